@@ -1,0 +1,137 @@
+"""The registry as typed, immutable data: elections, parties, tickets, candidates, gestures and
+lexicon phrases. It is operator data (a folder with ``registry.toml``), never code."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Election:
+    """One election (or one contest of it) with the dates that decide the SKB track.
+
+    Before ``determination`` people are prospective candidates (ethics points E*); from it on they
+    are candidates (discipline points D*).
+    """
+
+    id: str
+    name: str
+    determination: dt.date
+    campaign_start: dt.date | None = None
+    campaign_end: dt.date | None = None
+    voting: dt.date | None = None
+    region: str | None = None
+
+    def track(self, posting_date: dt.date) -> str:
+        return "ethics" if posting_date < self.determination else "discipline"
+
+
+@dataclass(frozen=True)
+class Party:
+    id: str
+    name: str
+    abbreviation: str
+    election: str
+    number: int | None = None
+    aliases: tuple[str, ...] = ()
+    logos: tuple[str, ...] = ()  # paths relative to the registry folder
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A numbered pair (president + vice, governor + vice...) and what campaigns for it."""
+
+    election: str
+    number: int
+    name: str
+    nickname: str | None = None
+    parties: tuple[str, ...] = ()
+    slogans: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    name: str
+    office: str
+    election: str
+    party: str | None = None
+    ticket: int | None = None
+    region: str | None = None
+    aliases: tuple[str, ...] = ()
+    photos: tuple[str, ...] = ()  # paths relative to the registry folder
+
+
+@dataclass(frozen=True)
+class GestureMeaning:
+    """A hand pose that reads as partisan in an election, and the number it shows there."""
+
+    election: str
+    pose: str
+    number: int | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """An operator-added campaign phrase for the text lexicon."""
+
+    election: str
+    text: str
+    party: str | None = None
+    ticket: int | None = None
+
+
+@dataclass(frozen=True)
+class Registry:
+    root: Path | None
+    name: str
+    elections: tuple[Election, ...] = ()
+    parties: tuple[Party, ...] = ()
+    tickets: tuple[Ticket, ...] = ()
+    candidates: tuple[Candidate, ...] = ()
+    gestures: tuple[GestureMeaning, ...] = ()
+    phrases: tuple[Phrase, ...] = ()
+    fingerprint: str = ""  # sha256 over the TOML and every reference image: the registry version
+    _index: dict[str, dict[str, object]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index["election"] = {e.id: e for e in self.elections}
+        self._index["party"] = {p.id: p for p in self.parties}
+        self._index["candidate"] = {c.id: c for c in self.candidates}
+
+    def election(self, election_id: str | None) -> Election | None:
+        return self._index["election"].get(election_id or "")  # type: ignore[return-value]
+
+    def party(self, party_id: str | None) -> Party | None:
+        return self._index["party"].get(party_id or "")  # type: ignore[return-value]
+
+    def candidate(self, candidate_id: str | None) -> Candidate | None:
+        return self._index["candidate"].get(candidate_id or "")  # type: ignore[return-value]
+
+    def ticket(self, election_id: str, number: int) -> Ticket | None:
+        return next((t for t in self.tickets if t.election == election_id and t.number == number), None)
+
+    def gesture_meanings(self, pose: str, region: str | None = None) -> list[GestureMeaning]:
+        """Every election in which ``pose`` is partisan (region-specific entries win for that region)."""
+        out = [g for g in self.gestures if g.pose == pose and (g.region is None or g.region == region)]
+        return out
+
+    def election_on(self, day: dt.date) -> Election | None:
+        """The election whose campaign holds ``day``, else the latest determined by then, else the first."""
+        running = [e for e in self.elections if e.campaign_start and e.campaign_end and e.campaign_start <= day <= e.campaign_end]
+        if running:
+            return running[0]
+        past = sorted((e for e in self.elections if e.determination <= day), key=lambda e: e.determination)
+        if past:
+            return past[-1]
+        return min(self.elections, key=lambda e: e.determination) if self.elections else None
+
+    def resolve(self, relative: str) -> Path:
+        if self.root is None:
+            raise ValueError("this registry has no folder")
+        return self.root / relative

@@ -1,0 +1,78 @@
+"""Model sessions, loaded lazily and once per Runtime, shared by every thread that screens.
+
+onnxruntime's ``InferenceSession.run`` is thread-safe, so one session serves all threads. LiteRT
+interpreters are not; ``litert_interpreter`` hands out one per thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from screening.errors import ModelError
+from screening.runtime.fetch import verify
+from screening.runtime.manifest import ModelSpec, default_model_dir, load_manifest
+
+
+class Runtime:
+    """Owns model files and sessions. Build one per process (or share one between Screeners).
+
+    ``threads`` is onnxruntime's intra-op thread count (0 lets it choose; batch workers use 1).
+    """
+
+    def __init__(self, model_dir: Path | None = None, *, threads: int = 0) -> None:
+        self.model_dir = Path(model_dir) if model_dir else default_model_dir()
+        self.threads = threads
+        self._specs: dict[str, ModelSpec] | None = None
+        self._sessions: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @property
+    def specs(self) -> dict[str, ModelSpec]:
+        if self._specs is None:
+            self._specs = load_manifest()
+        return self._specs
+
+    def path(self, name: str) -> Path:
+        """Verified path of a model file (raises ModelMissingError / ModelCorruptError)."""
+        try:
+            spec = self.specs[name]
+        except KeyError as exc:
+            raise ModelError(f"no model named '{name}' in the manifest") from exc
+        return verify(spec, self.model_dir)
+
+    def onnx(self, name: str) -> Any:
+        """The shared onnxruntime session for model ``name``, created on first use."""
+        session = self._sessions.get(name)
+        if session is not None:
+            return session
+        with self._lock:
+            session = self._sessions.get(name)
+            if session is None:
+                session = self._new_onnx_session(self.path(name))
+                self._sessions[name] = session
+        return session
+
+    def _new_onnx_session(self, path: Path) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # initializer-as-input notices are noise for users
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        # Azure's provider is listed first in onnxruntime 1.31; CPU is what runs here.
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def litert_interpreter(self, name: str) -> Any:
+        """A LiteRT interpreter for ``name``, one per thread (they hold mutable tensors)."""
+        cache: dict[str, Any] = self._local.__dict__.setdefault("litert", {})
+        interp = cache.get(name)
+        if interp is None:
+            from ai_edge_litert.interpreter import Interpreter
+
+            interp = Interpreter(model_path=str(self.path(name)), num_threads=max(1, self.threads or 1))
+            interp.allocate_tensors()
+            cache[name] = interp
+        return interp
