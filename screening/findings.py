@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
 SCHEMA_VERSION = "screening.verdict/1"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """Ordered severities; ``none`` is the severity of an allow verdict."""
 
     NONE = "none"
@@ -35,7 +35,7 @@ class Severity(str, Enum):
 _SEVERITY_RANK = {Severity.NONE: 0, Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}
 
 
-class FindingKind(str, Enum):
+class FindingKind(StrEnum):
     FACE = "face"
     LOGO = "logo"
     TEXT = "text"
@@ -172,6 +172,11 @@ class Verdict:
     timings_ms: Mapping[str, float]
     posting_date: str
     error: ErrorInfo | None = None
+
+    @classmethod
+    def failure(cls, path: str | None, error: ErrorInfo, posting_date: str, timings_ms: Mapping[str, float]) -> Verdict:
+        """The verdict for a photo that could not be screened (unreadable, too large...)."""
+        return cls(path, None, 0, 0, (), (), timings_ms, posting_date, error)
 
     @property
     def verdict(self) -> str:

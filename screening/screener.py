@@ -114,7 +114,8 @@ class Screener:
                 if raise_errors:
                     raise
                 shown = path or (str(source) if isinstance(source, (str, Path)) else None)
-                return Verdict(shown, None, 0, 0, (), (), {"total": _ms(t0)}, day.isoformat(), ErrorInfo(exc.code, exc.message))
+                error = ErrorInfo(exc.code, exc.message)
+                return Verdict.failure(shown, error, day.isoformat(), {"total": _ms(t0)})
         timings["decode"] = _ms(t0)
         findings = self.detect(image, timings)
         t1 = time.perf_counter()

@@ -10,4 +10,12 @@ from screening.image.load import (
     load_image,
 )
 
-__all__ = ["ALLOWED_FORMATS", "HEIF_SUPPORTED", "ImageSource", "LoadOptions", "LoadedImage", "decode_bytes", "load_image"]
+__all__ = [
+    "ALLOWED_FORMATS",
+    "HEIF_SUPPORTED",
+    "ImageSource",
+    "LoadOptions",
+    "LoadedImage",
+    "decode_bytes",
+    "load_image",
+]

@@ -9,7 +9,6 @@ import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -30,7 +29,7 @@ try:  # HEIC/HEIF from phones; optional because not every platform has a wheel.
 except ImportError:  # pragma: no cover - depends on the platform
     HEIF_SUPPORTED = False
 
-ImageSource = Union[str, Path, bytes, bytearray, memoryview, Image.Image, np.ndarray]
+ImageSource = str | Path | bytes | bytearray | memoryview | Image.Image | np.ndarray
 
 # Formats a photo can arrive in. Pillow opens many more (PSD, ICO, PCX...); refusing them keeps the
 # attack surface to well-exercised decoders.
@@ -156,7 +155,9 @@ def _unidentified_message(data: bytes) -> str:
 _TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}
 
 
-def _from_pil(img: Image.Image, opts: LoadOptions, *, sha256: str | None, path: str | None, fmt: str | None) -> LoadedImage:
+def _from_pil(
+    img: Image.Image, opts: LoadOptions, *, sha256: str | None, path: str | None, fmt: str | None
+) -> LoadedImage:
     width, height = img.size
     if width <= 0 or height <= 0:
         raise CorruptImageError("the image has no pixels")

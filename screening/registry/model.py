@@ -97,7 +97,7 @@ class Registry:
     gestures: tuple[GestureMeaning, ...] = ()
     phrases: tuple[Phrase, ...] = ()
     fingerprint: str = ""  # sha256 over the TOML and every reference image: the registry version
-    _index: dict[str, dict[str, object]] = field(default_factory=dict, compare=False, repr=False)
+    _index: dict[str, dict[str, object]] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index["election"] = {e.id: e for e in self.elections}
@@ -123,7 +123,11 @@ class Registry:
 
     def election_on(self, day: dt.date) -> Election | None:
         """The election whose campaign holds ``day``, else the latest determined by then, else the first."""
-        running = [e for e in self.elections if e.campaign_start and e.campaign_end and e.campaign_start <= day <= e.campaign_end]
+        running = [
+            e
+            for e in self.elections
+            if e.campaign_start and e.campaign_end and e.campaign_start <= day <= e.campaign_end
+        ]
         if running:
             return running[0]
         past = sorted((e for e in self.elections if e.determination <= day), key=lambda e: e.determination)

@@ -136,9 +136,15 @@ def validate(registry: Registry) -> list[str]:
                 out.append(f"error: ticket {t.number} of '{t.election}' names unknown party '{p}'")
     if registry.root is not None:
         for c in registry.candidates:
-            out += [f"error: candidate '{c.id}' photo {p} does not exist" for p in c.photos if not registry.resolve(p).is_file()]
+            out += [
+                f"error: candidate '{c.id}' photo {p} does not exist"
+                for p in c.photos
+                if not registry.resolve(p).is_file()
+            ]
         for p in registry.parties:
-            out += [f"error: party '{p.id}' logo {x} does not exist" for x in p.logos if not registry.resolve(x).is_file()]
+            out += [
+                f"error: party '{p.id}' logo {x} does not exist" for x in p.logos if not registry.resolve(x).is_file()
+            ]
     return out
 
 
@@ -162,7 +168,10 @@ def save_registry(registry: Registry, root: Path) -> Path:
     return path
 
 
-_HEADER = "# screening registry: operator data. Edit with 'screening registry ...' or by hand, then 'screening registry validate'.\n\n"
+_HEADER = (
+    "# screening registry: operator data. Edit with 'screening registry ...' or by hand,\n"
+    "# then run 'screening registry validate'.\n\n"
+)
 
 
 def init_registry(root: Path, *, empty: bool = False) -> Path:

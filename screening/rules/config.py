@@ -107,7 +107,9 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
         if rule.escalate:
             unknown = set(rule.escalate.with_rules) - ids
             if unknown:
-                raise RulesError(f"{path.name}: rule {rule.id} escalates on unknown rule(s) {', '.join(sorted(unknown))}")
+                raise RulesError(
+                    f"{path.name}: rule {rule.id} escalates on unknown rule(s) {', '.join(sorted(unknown))}"
+                )
     return RuleSet(
         rules=tuple(rules),
         detectors={k: dict(v) for k, v in raw.get("detectors", {}).items()},

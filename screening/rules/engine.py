@@ -45,7 +45,11 @@ def _subject_text(finding: Finding, registry: Registry, lang: str) -> str:
         return f"{p.name} ({p.abbreviation})" if p.abbreviation.lower() not in p.name.lower() else p.name
     if finding.number is not None:
         word = "nomor" if lang == "id" else "number"
-        return f"{finding.label}, {word} {finding.number}" if finding.kind.value == "gesture" else f"{word} {finding.number}"
+        return (
+            f"{finding.label}, {word} {finding.number}"
+            if finding.kind.value == "gesture"
+            else f"{word} {finding.number}"
+        )
     return finding.label
 
 
