@@ -1,0 +1,229 @@
+"""Number hand gestures: find every hand, read its 21 landmarks, name the pose, and look the pose up
+in the registry's gestures table (pose -> number per election).
+
+Pipeline per photo (working copy, long side <= 1600):
+1. palm model on the whole photo (192 letterbox, ~5 ms);
+2. faces (YuNet, ~3-10 ms) decide whether people are too small for step 1; if so, the palm model
+   also runs on a few tiles around them (at most ``max_tiles``);
+3. palms from all passes are merged (weighted NMS), and each becomes a rotated hand region for the
+   landmark model (~4 ms, twice with ``refine``); hands whose presence is low are dropped;
+4. if hands were found, the palm model runs once more with them painted out, for a hand hidden
+   behind another; hands read twice (same joints) are merged;
+5. if no hand was found, the landmark model also reads the whole photo as one hand region, for
+   hands that fill the frame (the palm model misses those) and for tight hand crops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Self
+
+import cv2
+import numpy as np
+
+from screening.detect.gesture_pose import POSE_LABELS, POSES, PoseResult, PoseThresholds, classify_pose
+from screening.detect.hand_landmarks import Hand, HandLandmarker, HandRoi, roi_from_landmarks, roi_from_palm
+from screening.detect.hand_palm import Palm, PalmDetector, Region, weighted_nms
+from screening.detect.hand_search import find_faces, plan_tiles
+from screening.errors import ScreeningError
+from screening.findings import Box, Finding, FindingKind
+from screening.image import LoadedImage
+from screening.registry import Registry
+
+
+@dataclass(frozen=True)
+class GestureConfig:
+    """Settings from ``[detectors.gestures]`` in rules.toml (see the comments there)."""
+
+    palm_score: float = 0.5
+    palm_nms_iou: float = 0.3
+    presence_min: float = 0.5
+    max_hands: int = 8
+    refine: bool = True
+    frame_pass: bool = True
+    tiles: bool = True
+    face_score: float = 0.6
+    tile_face_px: float = 28.0
+    max_tiles: int = 6
+    occlusion_pass: bool = True
+    same_hand_dist: float = 0.25
+    report_other: bool = False
+    min_score: float = 0.0
+    pose: PoseThresholds = field(default_factory=PoseThresholds)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> GestureConfig:
+        """Build from a rules.toml table; a ``pose`` sub-table sets :class:`PoseThresholds`."""
+        raw = dict(raw)
+        pose_raw = raw.pop("pose", {}) or {}
+        known = {f.name for f in fields(cls)} - {"pose"}
+        unknown = set(raw) - known
+        pose_known = {f.name for f in fields(PoseThresholds)}
+        unknown |= {f"pose.{k}" for k in set(pose_raw) - pose_known}
+        if unknown:
+            raise ScreeningError(f"[detectors.gestures] has unknown setting(s): {', '.join(sorted(unknown))}")
+        return cls(**raw, pose=PoseThresholds(**pose_raw))
+
+
+@dataclass(frozen=True)
+class HandReading:
+    """One hand as the pipeline saw it: landmarks and the named pose (for scripts and reports)."""
+
+    hand: Hand
+    pose: PoseResult
+    source: str  # which pass found it: "photo", "tile", "occluded" or "frame"
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return self.hand.box
+
+
+class GestureDetector:
+    """Detects number hand gestures. Thread-safe: read-only state, models through the Runtime."""
+
+    name = "gestures"
+
+    def __init__(self, runtime: Any, registry: Registry, config: GestureConfig | None = None) -> None:
+        self.runtime = runtime
+        self.registry = registry
+        self.config = config or GestureConfig()
+        self.palms = PalmDetector(runtime, min_score=self.config.palm_score, nms_iou=self.config.palm_nms_iou)
+        self.landmarker = HandLandmarker(runtime)
+        partisan = {g.pose for g in registry.gestures}
+        unknown = partisan - set(POSES)
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            raise ScreeningError(f"the registry names hand pose(s) the detector does not know: {names}")
+        self.partisan_poses = frozenset(partisan)
+
+    @classmethod
+    def from_config(cls, runtime: Any, registry: Registry, config: dict[str, Any]) -> Self:
+        """Build from the ``[detectors.gestures]`` table (``enabled`` already removed)."""
+        return cls(runtime, registry, GestureConfig.from_dict(config))
+
+    def warmup(self) -> None:
+        """Load the three models for this thread."""
+        self.runtime.litert_interpreter(self.palms.model)
+        self.runtime.litert_interpreter(self.landmarker.model)
+        if self.config.tiles:
+            self.runtime.onnx("face_detector")
+
+    def detect(self, image: LoadedImage) -> list[Finding]:
+        """One finding per hand whose pose is recognised; boxes in original pixels."""
+        findings: list[Finding] = []
+        for reading in self.read_hands(image):
+            pose = reading.pose.pose
+            if pose == "other" and not self.config.report_other:
+                continue
+            finding = self._finding(reading, image.scale, *image.work_size)
+            if finding.score >= self.config.min_score:
+                findings.append(finding)
+        return findings
+
+    def read_hands(self, image: LoadedImage) -> list[HandReading]:
+        """Every hand found in ``image`` with its landmarks and pose (working-copy pixels)."""
+        rgb = image.rgb
+        h, w = rgb.shape[:2]
+        cfg = self.config
+        whole = Region(0, 0, w, h)
+        photo_palms = self.palms.run(rgb, whole)
+        tile_palms: list[Palm] = []
+        if cfg.tiles and max(w, h) > 2 * 192:
+            faces = find_faces(self.runtime, image.bgr, min_score=cfg.face_score)
+            for tile in plan_tiles(w, h, faces, face_px=cfg.tile_face_px, max_tiles=cfg.max_tiles):
+                tile_palms.extend(self.palms.run(rgb, tile))
+        palms = weighted_nms(photo_palms + tile_palms, cfg.palm_nms_iou)
+        readings = self._read_palms(rgb, palms, [p.box for p in photo_palms])
+        if readings and cfg.occlusion_pass:
+            # A hand half hidden behind another (two thumbs up side by side) merges into the front
+            # hand's palm; with the hands already read painted out, the palm model sees it.
+            masked = rgb.copy()
+            for r in readings:
+                hull = cv2.convexHull(r.hand.landmarks[:, :2].astype(np.int32))
+                cv2.fillConvexPoly(masked, hull, (0, 0, 0))
+            hidden = self.palms.run(masked, whole)
+            readings += self._read_palms(rgb, hidden, [p.box for p in hidden], source="occluded")
+        readings = self._merge(readings)
+        if not readings and cfg.frame_pass:
+            hand = self._landmarks(rgb, HandRoi(w / 2, h / 2, float(max(w, h)), 0.0))
+            if hand is not None:
+                readings.append(self._reading(hand, "frame"))
+        return readings[: cfg.max_hands]
+
+    def _read_palms(self, rgb: np.ndarray, palms: list[Palm], whole: list[np.ndarray],
+                    source: str | None = None) -> list[HandReading]:
+        readings: list[HandReading] = []
+        for palm in palms[: self.config.max_hands * 2]:
+            hand = self._landmarks(rgb, roi_from_palm(palm))
+            if hand is None:
+                continue
+            where = source or ("photo" if any(_overlap(palm.box, b) > 0.5 for b in whole) else "tile")
+            readings.append(self._reading(hand, where))
+        return readings
+
+    def _landmarks(self, rgb: np.ndarray, roi: HandRoi) -> Hand | None:
+        hand = self.landmarker.run(rgb, roi)
+        if self.config.refine and hand.presence >= self.config.presence_min * 0.5:
+            better = self.landmarker.run(rgb, roi_from_landmarks(hand.landmarks))
+            if better.presence >= self.config.presence_min:
+                hand = better
+        return hand if hand.presence >= self.config.presence_min else None
+
+    def _reading(self, hand: Hand, source: str) -> HandReading:
+        pose = classify_pose(hand.landmarks, hand.landmarks[:, :2], self.config.pose, also=[hand.world])
+        return HandReading(hand=hand, pose=pose, source=source)
+
+    def _merge(self, readings: list[HandReading]) -> list[HandReading]:
+        # The same hand read from two palms (photo and tile, or a palm split at a tile edge): keep the
+        # surer reading. Two hands can overlap a lot (one behind the other), so sameness is judged on
+        # the landmarks, not on boxes: the joints must nearly coincide.
+        kept: list[HandReading] = []
+        for r in sorted(readings, key=lambda r: -r.hand.presence):
+            if not any(_same_hand(r.hand, k.hand, self.config.same_hand_dist) for k in kept):
+                kept.append(r)
+        return kept
+
+    def _finding(self, reading: HandReading, scale: float, width: int, height: int) -> Finding:
+        pose = reading.pose.pose
+        meanings = self.registry.gesture_meanings(pose)
+        first = meanings[0] if meanings else None
+        x0, y0, x1, y1 = reading.box
+        x0, y0 = max(0.0, x0), max(0.0, y0)
+        x1, y1 = min(float(width), x1), min(float(height), y1)
+        detail: dict[str, Any] = {
+            "pose": pose,
+            "partisan": pose in self.partisan_poses,
+            "handedness": "right" if reading.hand.right_score >= 0.5 else "left",
+            "fingers": reading.pose.fingers,
+            "raised": "+".join(reading.pose.raised) or "none",
+            "presence": round(reading.hand.presence, 3),
+            "pose_confidence": round(reading.pose.confidence, 3),
+            "source": reading.source,
+        }
+        if len(meanings) > 1:
+            detail["meanings"] = "; ".join(f"{m.election}:{m.number}" for m in meanings)
+        score = reading.hand.presence * (0.6 + 0.4 * reading.pose.confidence)
+        return Finding(
+            kind=FindingKind.GESTURE,
+            label=POSE_LABELS[pose],
+            score=float(score),
+            box=Box(x0, y0, x1 - x0, y1 - y0).scaled(scale),
+            number=first.number if first else None,
+            election=first.election if first else None,
+            detail=detail,
+        )
+
+
+def _same_hand(a: Hand, b: Hand, max_dist: float) -> bool:
+    """True when the median joint distance is under ``max_dist`` palm sizes (the larger palm)."""
+    pa, pb = a.landmarks[:, :2], b.landmarks[:, :2]
+    palm = max(float(np.linalg.norm(pa[9] - pa[0])), float(np.linalg.norm(pb[9] - pb[0])), 1e-6)
+    return float(np.median(np.linalg.norm(pa - pb, axis=1))) < max_dist * palm
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over the smaller box's area."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / smaller if smaller > 0 else 0.0
