@@ -1,0 +1,186 @@
+"""A small process pool made for screening archives: bounded work in flight, and a worker that dies
+(segfault in a native decoder, OOM kill) or hangs is replaced while its photo is recorded as an error.
+
+``concurrent.futures.ProcessPoolExecutor`` breaks as a whole when one worker dies; here each worker has
+its own pipes, so the parent knows exactly which photo it was holding.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from screening.batch.worker import Outcome, Task, WorkerConfig, worker_main
+
+PREFETCH = 2  # tasks per worker: one being screened, one waiting, so a worker never idles on the parent
+
+
+class FatalBatchError(Exception):
+    """Workers cannot start or a model is broken: the run cannot go on."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A task whose worker died or hung."""
+
+    task: Task
+    code: str
+    message: str
+
+
+@dataclass(eq=False)
+class _Worker:
+    proc: Any
+    tasks: Connection  # parent -> worker
+    results: Connection  # worker -> parent
+    inflight: deque[Task] = field(default_factory=deque)
+    ready: bool = False
+    pid: int | None = None
+    busy_since: float = 0.0  # when the task at the head of ``inflight`` started (roughly)
+
+
+class WorkerPool:
+    """``workers`` spawned processes screening :class:`Task` s; results come back from :meth:`poll`."""
+
+    def __init__(self, workers: int, config: WorkerConfig, *, task_timeout: float = 300.0) -> None:
+        self.n = max(1, workers)
+        self.config = config
+        self.task_timeout = task_timeout
+        self.ctx = mp.get_context("spawn")  # no forked copies of the parent's SQLite handle or threads
+        self.workers: list[_Worker] = []
+        self.detector_names: tuple[str, ...] = ()
+        self.worker_pids: list[int] = []
+        self._retry: deque[Task] = deque()
+        self.replaced = 0
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self, timeout: float = 600.0) -> None:
+        """Spawn the workers and wait until each has loaded its models (fails fast on model errors)."""
+        self.workers = [self._spawn() for _ in range(self.n)]
+        deadline = time.monotonic() + timeout
+        while not all(w.ready for w in self.workers):
+            if time.monotonic() > deadline:
+                raise FatalBatchError("worker_start_timeout", "workers did not start in time")
+            self.poll(1.0)
+
+    def _spawn(self) -> _Worker:
+        task_r, task_w = self.ctx.Pipe(duplex=False)
+        res_r, res_w = self.ctx.Pipe(duplex=False)
+        proc = self.ctx.Process(target=worker_main, args=(self.config, task_r, res_w), daemon=True)
+        proc.start()
+        task_r.close()
+        res_w.close()
+        return _Worker(proc, task_w, res_r)
+
+    def close(self) -> None:
+        """Ask every worker to stop, then make sure they have."""
+        for w in self.workers:
+            try:
+                w.tasks.send(None)
+            except OSError:
+                pass
+        for w in self.workers:
+            w.proc.join(timeout=5)
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join(timeout=5)
+            w.tasks.close()
+            w.results.close()
+        self.workers = []
+
+    # --- work ----------------------------------------------------------------------------------
+
+    @property
+    def inflight(self) -> int:
+        return sum(len(w.inflight) for w in self.workers) + len(self._retry)
+
+    def has_room(self) -> bool:
+        return any(w.ready and len(w.inflight) < PREFETCH for w in self.workers) and not self._retry
+
+    def submit(self, task: Task) -> list[Outcome | Failure]:
+        """Hand ``task`` to the least busy worker, first collecting results while every worker is full."""
+        done: list[Outcome | Failure] = []
+        while not self.has_room():
+            done += self.poll(0.5)
+        self._send(task)
+        return done
+
+    def _send(self, task: Task) -> None:
+        w = min((w for w in self.workers if w.ready), key=lambda w: len(w.inflight))
+        if not w.inflight:
+            w.busy_since = time.monotonic()
+        w.inflight.append(task)
+        w.tasks.send(task)
+
+    def poll(self, timeout: float) -> list[Outcome | Failure]:
+        """Results that arrived within ``timeout`` seconds; deals with dead and hung workers."""
+        done: list[Outcome | Failure] = []
+        conns = {w.results: w for w in self.workers}
+        sentinels = {w.proc.sentinel: w for w in self.workers}
+        for ready in wait([*conns, *sentinels], timeout):
+            if ready in conns:
+                w = conns[ready]
+                try:
+                    while w.results.poll():
+                        done += self._message(w, w.results.recv())
+                except (EOFError, OSError):
+                    pass  # the sentinel reports the death below
+        for w in list(self.workers):
+            if not w.proc.is_alive():
+                try:  # results sent just before exiting are still in the pipe
+                    while w.results.poll():
+                        done += self._message(w, w.results.recv())
+                except (EOFError, OSError):
+                    pass
+                done += self._replace(w, "worker_crashed", f"the screening process died (exit code {w.proc.exitcode})")
+            elif w.inflight and time.monotonic() - w.busy_since > self.task_timeout:
+                w.proc.kill()
+                w.proc.join(timeout=5)
+                done += self._replace(w, "timeout", f"screening took longer than {self.task_timeout:.0f} s")
+        while self._retry and any(w.ready and len(w.inflight) < PREFETCH for w in self.workers):
+            self._send(self._retry.popleft())
+        return done
+
+    def _message(self, w: _Worker, msg: tuple[Any, ...]) -> list[Outcome | Failure]:
+        kind = msg[0]
+        if kind == "ready":
+            w.ready = True
+            self.detector_names = tuple(msg[1])
+            w.pid = int(msg[2])
+            self.worker_pids.append(w.pid)
+            w.busy_since = time.monotonic()
+            return []
+        if kind == "fatal":
+            raise FatalBatchError(msg[1], msg[2])
+        outcome: Outcome = msg[1]
+        if w.inflight and w.inflight[0].task_id == outcome.task_id:
+            w.inflight.popleft()
+        w.busy_since = time.monotonic()
+        return [outcome]
+
+    def _replace(self, w: _Worker, code: str, message: str) -> list[Failure]:
+        """The head task of a dead worker is the one that killed it; the rest go to other workers."""
+        failures: list[Failure] = []
+        if w.inflight:
+            failures.append(Failure(w.inflight.popleft(), code, message))
+        self._retry.extend(w.inflight)
+        w.inflight.clear()
+        self.workers.remove(w)
+        w.tasks.close()
+        w.results.close()
+        w.proc.join(timeout=1)
+        if not w.ready:
+            raise FatalBatchError("worker_start_failed", f"a worker died while starting (exit code {w.proc.exitcode})")
+        self.workers.append(self._spawn())
+        self.replaced += 1
+        return failures
