@@ -1,0 +1,65 @@
+"""Registry data: the shipped Pemilu 2024 facts, round trips and validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from screening.errors import RegistryError
+from screening.registry import init_registry, load_registry, save_registry, validate
+
+
+def test_shipped_pemilu_2024_facts() -> None:
+    reg = load_registry()
+    numbers = {p.abbreviation: p.number for p in reg.parties}
+    assert numbers["PKB"] == 1 and numbers["PDI-P"] == 3 and numbers["PSI"] == 15 and numbers["Partai Ummat"] == 24
+    assert len(reg.parties) == 24
+    assert {t.number: t.nickname for t in reg.tickets}[1] == "AMIN"
+    assert "Sat Set" in reg.ticket("pilpres2024", 3).slogans  # type: ignore[union-attr]
+    assert reg.election("pilpres2024").determination == dt.date(2023, 11, 13)  # type: ignore[union-attr]
+    assert {g.number for g in reg.gesture_meanings("metal")} == {3}
+    assert not [p for p in validate(reg) if p.startswith("error")]
+
+
+def test_init_save_load_round_trip(tmp_path: Path) -> None:
+    init_registry(tmp_path / "reg")
+    reg = load_registry(tmp_path / "reg")
+    save_registry(reg, tmp_path / "copy")
+    again = load_registry(tmp_path / "copy")
+    assert again.parties == reg.parties and again.tickets == reg.tickets and again.elections == reg.elections
+    with pytest.raises(RegistryError, match="already exists"):
+        init_registry(tmp_path / "reg")
+
+
+def test_validation_errors_name_the_problem(tmp_path: Path) -> None:
+    reg = load_registry()
+    bad = dataclasses.replace(reg, parties=(*reg.parties, dataclasses.replace(reg.parties[0], election="pemilu1955")))
+    save_registry(bad, tmp_path)
+    with pytest.raises(RegistryError, match="unknown election 'pemilu1955'"):
+        load_registry(tmp_path)
+    (tmp_path / "registry.toml").write_text('[[elections]]\nid = "x"\nname = "x"\ndetermination = "soon"\n')
+    with pytest.raises(RegistryError, match="must be a date"):
+        load_registry(tmp_path)
+    with pytest.raises(RegistryError, match="no registry"):
+        load_registry(tmp_path / "nowhere")
+
+
+def test_fingerprint_follows_reference_images(tmp_path: Path) -> None:
+    init_registry(tmp_path)
+    reg = load_registry(tmp_path)
+    (tmp_path / "faces").mkdir()
+    (tmp_path / "faces" / "a.jpg").write_bytes(b"one")
+    cand = dataclasses.replace(reg.candidates[0], photos=("faces/a.jpg",))
+    save_registry(dataclasses.replace(reg, candidates=(cand, *reg.candidates[1:])), tmp_path)
+    first = load_registry(tmp_path).fingerprint
+    (tmp_path / "faces" / "a.jpg").write_bytes(b"two")
+    assert load_registry(tmp_path).fingerprint != first
+
+
+def test_election_on_a_date() -> None:
+    reg = load_registry()
+    assert reg.election_on(dt.date(2024, 10, 1)).id == "pilkada2024"  # type: ignore[union-attr]
+    assert reg.election_on(dt.date(2024, 1, 1)).id in ("pilpres2024", "pileg2024")  # type: ignore[union-attr]

@@ -1,0 +1,122 @@
+"""The rule engine: SKB points from findings, tracks from dates, escalation, data-only rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from screening.errors import RulesError
+from screening.findings import Box, Finding, FindingKind, Severity
+from screening.registry import load_registry
+from screening.resources import rules_path
+from screening.rules import evaluate, load_rules
+
+REG = load_registry()
+RULES = load_rules()
+RULES_PATH = rules_path()
+SIZE = (1000, 800)
+
+
+def face(candidate: str = "prabowo-subianto") -> Finding:
+    return Finding(FindingKind.FACE, "Prabowo Subianto", 0.7, Box(10, 10, 50, 50), candidate=candidate,
+                   election="pilpres2024")  # fmt: skip
+
+
+def gesture(pose: str = "two", number: int | None = 2, partisan: bool = True) -> Finding:
+    return Finding(FindingKind.GESTURE, "V sign", 0.9, Box(100, 100, 40, 40), number=number, election="pilpres2024",
+                   detail={"pose": pose, "partisan": partisan})  # fmt: skip
+
+
+def logo(party: str = "gerindra", box: Box = Box(0, 0, 100, 100)) -> Finding:
+    return Finding(FindingKind.LOGO, "Gerindra", 0.8, box, party=party, election="pileg2024")
+
+
+def test_candidate_face_is_discipline_after_determination_and_ethics_before() -> None:
+    after = evaluate([face()], RULES, REG, dt.date(2024, 1, 10), SIZE)
+    assert [(v.rule, v.points, v.track, v.severity) for v in after] == [
+        ("candidate_face", ("D7a",), "discipline", Severity.HIGH)
+    ]
+    before = evaluate([face()], RULES, REG, dt.date(2023, 11, 12), SIZE)
+    assert before[0].points == ("E5a",) and before[0].track == "ethics"
+    assert "Prabowo Subianto" in before[0].message.id and "E5a" in before[0].message.en
+
+
+def test_gesture_alone_is_low_and_escalates_with_other_evidence() -> None:
+    alone = evaluate([gesture()], RULES, REG, dt.date(2024, 1, 10), SIZE)
+    assert [(v.rule, v.severity) for v in alone] == [("partisan_gesture", Severity.LOW)]
+    with_logo = evaluate([gesture(), logo()], RULES, REG, dt.date(2024, 1, 10), SIZE)
+    sev = {v.rule: v.severity for v in with_logo}
+    assert sev["partisan_gesture"] is Severity.HIGH and sev["party_attribute"] is Severity.HIGH
+
+
+def test_safe_pose_triggers_nothing() -> None:
+    assert evaluate([gesture("fist", None, partisan=False)], RULES, REG, dt.date(2024, 1, 10), SIZE) == []
+
+
+def test_one_violation_per_subject_and_findings_indexed() -> None:
+    findings = [face("prabowo-subianto"), face("ganjar-pranowo"), face("prabowo-subianto")]
+    out = evaluate(findings, RULES, REG, dt.date(2024, 1, 10), SIZE)
+    assert sorted(v.findings for v in out) == [(0, 2), (1,)]
+
+
+def test_large_logo_is_also_campaign_material() -> None:
+    big = logo(box=Box(0, 0, 800, 600))  # 60 % of the photo
+    rules = {v.rule for v in evaluate([big], RULES, REG, dt.date(2024, 1, 10), SIZE)}
+    assert rules == {"party_attribute", "campaign_material"}
+    small = {v.rule for v in evaluate([logo()], RULES, REG, dt.date(2024, 1, 10), SIZE)}
+    assert small == {"party_attribute"}
+
+
+def test_party_message_names_the_party_in_both_languages() -> None:
+    (v,) = evaluate([logo("pdip")], RULES, REG, dt.date(2024, 1, 10), SIZE)
+    assert "Partai Demokrasi Indonesia Perjuangan (PDI-P)" in v.message.id
+    assert "PDI-P" in v.message.en and v.points == ("D7b", "D7c")
+
+
+def test_a_new_rule_needs_only_toml(tmp_path: Path) -> None:
+    text = (
+        Path(RULES_PATH).read_text(encoding="utf-8")
+        + """
+[[rule]]
+id = "any_thumbs"
+ethics = ["E5b"]
+discipline = ["D7b"]
+severity = "medium"
+kinds = ["gesture"]
+require = ["detail.thumb"]
+title = { id = "Jempol", en = "Thumb" }
+message = { id = "jempol {subject}", en = "thumb {subject}" }
+"""
+    )
+    path = tmp_path / "rules.toml"
+    path.write_text(text, encoding="utf-8")
+    rules = load_rules(path)
+    f = Finding(FindingKind.GESTURE, "thumbs up", 0.9, Box(0, 0, 1, 1), detail={"thumb": True})
+    assert [v.rule for v in evaluate([f], rules, REG, dt.date(2024, 1, 10), SIZE)] == ["any_thumbs"]
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ('kinds = ["selfie"]', "selfie"),
+        ('require = ["colour"]', "unknown reference"),
+        ('severity = "dire"', "unknown severity"),
+    ],
+)
+def test_bad_rules_files_are_refused_with_a_reason(tmp_path: Path, snippet: str, message: str) -> None:
+    key = snippet.split(" =")[0]
+    body = {
+        "kinds": 'kinds = ["face"]', "require": "", "severity": 'severity = "high"',
+    }  # fmt: skip
+    body[key] = snippet
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        '[[rule]]\nid = "x"\nethics = ["E5a"]\ndiscipline = ["D7a"]\n'
+        + "\n".join(v for v in body.values() if v)
+        + '\ntitle = { id = "a", en = "b" }\nmessage = { id = "a", en = "b" }\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(RulesError, match=message):
+        load_rules(path)
