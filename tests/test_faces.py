@@ -56,7 +56,7 @@ def test_enrolled_candidate_is_found_in_another_photo(registry_with_obama: Path,
     (finding,) = verdict.findings
     assert finding.candidate == "obama" and finding.score >= 0.6
     assert {"similarity", "margin", "runner_up"} <= set(finding.detail)
-    x, y, w, h = finding.box.as_list()
+    x, y, w, _h = finding.box.as_list()
     assert 0 <= x < verdict.width and 0 <= y < verdict.height and 80 < w < verdict.width
     assert verdict.violations[0].points == ("D7a",)
 

@@ -29,7 +29,10 @@ def gesture(pose: str = "two", number: int | None = 2, partisan: bool = True) ->
                    detail={"pose": pose, "partisan": partisan})  # fmt: skip
 
 
-def logo(party: str = "gerindra", box: Box = Box(0, 0, 100, 100)) -> Finding:
+SMALL = Box(0, 0, 100, 100)
+
+
+def logo(party: str = "gerindra", box: Box = SMALL) -> Finding:
     return Finding(FindingKind.LOGO, "Gerindra", 0.8, box, party=party, election="pileg2024")
 
 
