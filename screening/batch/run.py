@@ -341,5 +341,3 @@ def run_batch(opts: BatchOptions, stream: IO[str] | None = None) -> BatchSummary
     missing models) when the run cannot go on; per-file problems become error rows instead.
     """
     return BatchRun(opts, stream).run()
-
-

@@ -8,6 +8,7 @@ import os
 import queue
 import signal
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -107,26 +108,33 @@ class WorkerEngine:
             os.abort()
         screener = self.screener_for(task.detectors)
         ran = tuple(d.name for d in screener.detectors)
+        t0 = time.perf_counter()
         try:
             image = screener.load(task.data, path=task.path)
         except ImageError:
             verdict = screener.screen(task.data, posting_date=self.day, path=task.path, raise_errors=False)
             err = verdict.error
-            return Outcome(task.task_id, verdict.to_dict(), "[]", (), None, err.code if err else None,
-                           err.message if err else None)
+            return Outcome(
+                task.task_id, verdict.to_dict(), "[]", (), None, err.code if err else None, err.message if err else None
+            )
         try:
+            decode_ms = (time.perf_counter() - t0) * 1000.0
             verdict = screener.screen(image, posting_date=self.day, path=task.path)
         except ModelError:
             raise  # a broken model is fatal for the run, not a property of this photo
         except Exception as exc:  # a detector bug on one odd photo must not stop an archive run
             msg = f"screening failed: {type(exc).__name__}: {exc}"
             return Outcome(task.task_id, {}, "[]", ran, None, "screening_failed", msg[:500])
+        vdict = public_verdict_dict(verdict.to_dict())
+        # screen() got a decoded image, so its own "decode" is ~0: report the real decode and total.
+        vdict["timings_ms"]["decode"] = round(decode_ms, 1)
+        vdict["timings_ms"]["total"] = round((time.perf_counter() - t0) * 1000.0, 1)
         thumb = None
         if task.detectors is None and self.config.thumbnail_side > 0:
             thumb = make_thumbnail(image.bgr, self.config.thumbnail_side)
         return Outcome(
             task.task_id,
-            public_verdict_dict(verdict.to_dict()),
+            vdict,
             findings_to_json(verdict.findings),
             ran,
             thumb,
