@@ -274,3 +274,101 @@ def main() -> None:
 
 
 # --- extension commands (helpers add theirs below, each a thin wrapper over library code) ---
+
+
+# --- batch and report (screening/batch, screening/report/html.py, exports.py) ---
+
+
+@app.command()
+def batch(
+    sources: Annotated[
+        list[str], typer.Argument(help="Folders, zip/tar archives, photos, or @list.txt (one path a line).")
+    ],
+    store: Annotated[Path, typer.Option("--store", help="SQLite results store (created or resumed).")] = Path(
+        "results.sqlite"
+    ),
+    workers: Annotated[int, typer.Option("--workers", "-j", help="Worker processes (default: CPU cores).")] = 0,
+    registry: RegistryOpt = None,
+    rules: RulesOpt = None,
+    date: DateOpt = None,
+    from_list: Annotated[
+        list[Path] | None, typer.Option("--from-list", help="Text file of paths, one a line (repeatable).")
+    ] = None,
+    rescreen: Annotated[
+        str,
+        typer.Option("--rescreen", help="changed: re-run only what a registry/rules change affects; all: everything."),
+    ] = "changed",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    max_pixels: Annotated[int | None, typer.Option("--max-pixels", help="Refuse photos larger than this.")] = None,
+    max_mb: Annotated[float, typer.Option("--max-mb", help="Refuse files larger than this many MB.")] = 64.0,
+    no_thumbnails: Annotated[bool, typer.Option("--no-thumbnails", help="Store no thumbnails.")] = False,
+    detectors: Annotated[
+        str | None, typer.Option("--detectors", help="Comma-separated subset: faces,logos,text,gestures.")
+    ] = None,
+) -> None:
+    """Screen whole archives into a results store: parallel, resumable (run the same command again), deduplicated.
+    Exit code 0 when the run completed (even with warnings), 2 on a fatal error, 130 when interrupted."""
+    import os
+
+    from screening.batch import BatchOptions, FatalBatchError, run_batch
+    from screening.errors import ScreeningError
+    from screening.image.load import DEFAULT_MAX_PIXELS
+
+    if rescreen not in ("changed", "all"):
+        raise _fail("--rescreen must be 'changed' or 'all'")
+    opts = BatchOptions(
+        sources=[*sources, *(f"@{p}" for p in from_list or [])],
+        store=store,
+        workers=workers or os.cpu_count() or 1,
+        registry=str(registry) if registry else None,
+        rules=str(rules) if rules else None,
+        posting_date=parse_date(date),
+        rescreen=rescreen,
+        quiet=quiet,
+        max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
+        max_bytes=int(max_mb * 1024 * 1024),
+        thumbnail_side=0 if no_thumbnails else 240,
+        detectors=tuple(d.strip() for d in detectors.split(",") if d.strip()) if detectors is not None else None,
+    )
+    try:
+        summary = run_batch(opts)
+    except FatalBatchError as exc:
+        raise _fail(exc.message) from exc
+    except ScreeningError as exc:
+        raise _fail(exc.message) from exc
+    if not quiet:
+        typer.echo(summary.line(), err=True)
+    if summary.interrupted:
+        typer.echo("interrupted: run the same command again to resume", err=True)
+        raise typer.Exit(130)
+
+
+@app.command()
+def report(
+    store: Annotated[Path, typer.Argument(help="Results store written by 'screening batch'.")],
+    jsonl: Annotated[Path | None, typer.Option("--jsonl", help="Write JSON lines, one per photo.")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write CSV, one row per photo.")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report.")] = None,
+    no_thumbnails: Annotated[bool, typer.Option("--no-thumbnails", help="Leave thumbnails out of the HTML.")] = False,
+) -> None:
+    """Export a results store: JSON lines, CSV and a one-file HTML report (warned photos first)."""
+    from screening.batch.store import ResultStore
+    from screening.report.exports import write_csv, write_jsonl
+    from screening.report.html import write_html
+
+    if not (jsonl or csv_out or html_out):
+        raise _fail("give at least one of --jsonl, --csv, --html")
+    try:
+        db = ResultStore(store, readonly=True)
+    except (FileNotFoundError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    try:
+        if jsonl:
+            typer.echo(f"{write_jsonl(db, jsonl)} photos -> {jsonl}", err=True)
+        if csv_out:
+            typer.echo(f"{write_csv(db, csv_out)} photos -> {csv_out}", err=True)
+        if html_out:
+            n = write_html(db, html_out, thumbnails=not no_thumbnails)
+            typer.echo(f"{n} warned photos -> {html_out}", err=True)
+    finally:
+        db.close()
