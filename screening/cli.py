@@ -191,7 +191,7 @@ def registry_add_candidate(
     cand = Candidate(id=candidate_id, name=name, office=office, election=election, party=party, ticket=ticket,
                      region=region)  # fmt: skip
     try:
-        new = add_candidate(root, cand, photos, _face_engine().enroll)
+        new = add_candidate(root, cand, photos, _face_engine())
     except ScreeningError as exc:
         raise _fail(exc.message) from exc
     typer.echo(f"enrolled {new.id} ({new.name}) with {len(new.photos)} photo(s)")
@@ -208,7 +208,7 @@ def registry_add_photo(
     from screening.registry.candidates import add_photos
 
     try:
-        new = add_photos(root, candidate_id, photos, _face_engine().enroll)
+        new = add_photos(root, candidate_id, photos, _face_engine())
     except ScreeningError as exc:
         raise _fail(exc.message) from exc
     typer.echo(f"{new.id} now has {len(new.photos)} photo(s)")

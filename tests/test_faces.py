@@ -32,7 +32,7 @@ def engine(face_models: Runtime) -> FaceEngine:
 def registry_with_obama(tmp_path: Path, face_photos: dict[str, Path], engine: FaceEngine) -> Path:
     init_registry(tmp_path)
     cand = Candidate(id="obama", name="Barack Obama", office="dpr", election="pileg2024", party="pkb")
-    add_candidate(tmp_path, cand, [face_photos["obama.jpg"]], engine.enroll)
+    add_candidate(tmp_path, cand, [face_photos["obama.jpg"]], engine)
     return tmp_path
 
 
@@ -72,7 +72,7 @@ def test_several_faces_each_matched(tmp_path: Path, face_photos: dict[str, Path]
     init_registry(tmp_path)
     for cid, photo in (("obama", "obama.jpg"), ("biden", "biden.jpg")):
         add_candidate(tmp_path, Candidate(id=cid, name=cid.title(), office="dpr", election="pileg2024"),
-                      [face_photos[photo]], engine.enroll)  # fmt: skip
+                      [face_photos[photo]], engine)  # fmt: skip
     group = side_by_side(face_photos["obama2.jpg"], face_photos["biden.jpg"])
     verdict = Screener(tmp_path, runtime=face_models, detectors=["faces"]).screen(group, posting_date=DAY)
     found = sorted((f.candidate, f.box.x) for f in verdict.findings)
@@ -117,19 +117,19 @@ def test_enrolling_a_photo_without_one_face_is_refused(tmp_path: Path, face_phot
     Image.fromarray(np.full((300, 300, 3), 128, np.uint8)).save(blank)
     cand = Candidate(id="x", name="X", office="dpr", election="pileg2024")
     with pytest.raises(EnrollmentError, match="no face"):
-        add_candidate(tmp_path, cand, [blank], engine.enroll)
+        add_candidate(tmp_path, cand, [blank], engine)
     group = tmp_path / "group.jpg"
     side_by_side(face_photos["obama.jpg"], face_photos["biden.jpg"]).save(group)
     with pytest.raises(EnrollmentError, match="2 faces"):
-        add_candidate(tmp_path, cand, [group], engine.enroll)
+        add_candidate(tmp_path, cand, [group], engine)
     assert load_registry(tmp_path).candidate("x") is None  # nothing half-enrolled
     with pytest.raises(RegistryError, match="unknown election"):
-        add_candidate(tmp_path, Candidate(id="y", name="Y", office="dpr", election="nope"), [blank], engine.enroll)
+        add_candidate(tmp_path, Candidate(id="y", name="Y", office="dpr", election="nope"), [blank], engine)
 
 
 def test_removal_deletes_photos_and_templates(registry_with_obama: Path, face_photos: dict[str, Path],
                                               engine: FaceEngine, face_models: Runtime) -> None:  # fmt: skip
-    add_photos(registry_with_obama, "obama", [face_photos["obama2.jpg"]], engine.enroll)
+    add_photos(registry_with_obama, "obama", [face_photos["obama2.jpg"]], engine)
     Screener(registry_with_obama, runtime=face_models, detectors=["faces"]).screen(face_photos["biden.jpg"])
     assert len(read_cache(registry_with_obama, engine.model_key)) == 2
     assert remove_candidate(registry_with_obama, "obama") == 2

@@ -115,7 +115,7 @@ class FaceDetector:
         if self._gallery is None:
             with self._lock:
                 if self._gallery is None:
-                    self._gallery = build_gallery(self.registry, self.engine.enroll, self.engine.model_key)
+                    self._gallery = build_gallery(self.registry, self.engine)
         return self._gallery
 
     def warmup(self) -> None:

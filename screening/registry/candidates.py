@@ -8,9 +8,11 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from screening.errors import EnrollmentError, RegistryError
-from screening.image import ALLOWED_FORMATS, decode_bytes
-from screening.registry.face_templates import EmbedPhoto, purge
+from screening.image import decode_bytes
+from screening.registry.face_templates import FaceEnroller, add_templates, purge
 from screening.registry.model import Candidate
 from screening.registry.store import load_registry, save_registry
 
@@ -18,9 +20,12 @@ FACES_DIR = "faces"
 _EXT = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif", "GIF": ".gif"}
 
 
-def _store_photos(root: Path, candidate_id: str, photos: Sequence[Path], embed: EmbedPhoto) -> list[str]:
-    """Check each photo shows exactly one face, then copy it in under a content-derived name."""
-    stored: list[str] = []
+def _store_photos(root: Path, candidate_id: str, photos: Sequence[Path], enroller: FaceEnroller) -> list[str]:
+    """Check each photo shows exactly one face, then copy it in under a content-derived name.
+
+    Every photo is checked before any is stored, so a refused photo leaves nothing behind.
+    """
+    checked: list[tuple[bytes, str, np.ndarray]] = []
     folder = root / FACES_DIR / candidate_id
     for photo in photos:
         try:
@@ -28,16 +33,22 @@ def _store_photos(root: Path, candidate_id: str, photos: Sequence[Path], embed: 
         except OSError as exc:
             raise EnrollmentError(f"cannot read {photo}: {exc.strerror}") from exc
         image = decode_bytes(data, path=str(photo))  # typed error if it is no photo
-        embed(data, str(photo))  # typed error if it has no face or several
-        folder.mkdir(parents=True, exist_ok=True)
-        fmt = image.format if image.format in ALLOWED_FORMATS else "JPEG"
-        name = hashlib.sha256(data).hexdigest()[:16] + _EXT.get(fmt or "", ".img")
+        template = enroller.enroll(data, str(photo))  # typed error if it has no face or several
+        checked.append((data, _EXT.get(image.format or "", ".img"), template))
+    stored: list[str] = []
+    templates: dict[str, np.ndarray] = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    for data, ext, template in checked:
+        sha = hashlib.sha256(data).hexdigest()
+        name = sha[:16] + ext
         (folder / name).write_bytes(data)
         stored.append(f"{FACES_DIR}/{candidate_id}/{name}")
+        templates[sha] = template
+    add_templates(root, enroller.model_key, templates)
     return stored
 
 
-def add_candidate(root: Path, candidate: Candidate, photos: Sequence[Path], embed: EmbedPhoto) -> Candidate:
+def add_candidate(root: Path, candidate: Candidate, photos: Sequence[Path], enroller: FaceEnroller) -> Candidate:
     """Add a new candidate with reference photos (each must show exactly one face)."""
     registry = load_registry(root)
     if registry.candidate(candidate.id):
@@ -47,19 +58,19 @@ def add_candidate(root: Path, candidate: Candidate, photos: Sequence[Path], embe
         raise RegistryError(f"unknown election '{candidate.election}' (known: {known})")
     if candidate.party and registry.party(candidate.party) is None:
         raise RegistryError(f"unknown party '{candidate.party}'")
-    stored = _store_photos(root, candidate.id, photos, embed)
+    stored = _store_photos(root, candidate.id, photos, enroller)
     new = dataclasses.replace(candidate, photos=tuple(stored))
     save_registry(dataclasses.replace(registry, candidates=(*registry.candidates, new)), root)
     return new
 
 
-def add_photos(root: Path, candidate_id: str, photos: Sequence[Path], embed: EmbedPhoto) -> Candidate:
+def add_photos(root: Path, candidate_id: str, photos: Sequence[Path], enroller: FaceEnroller) -> Candidate:
     """Add reference photos to an existing candidate (named in the registry, with or without photos)."""
     registry = load_registry(root)
     cand = registry.candidate(candidate_id)
     if cand is None:
         raise RegistryError(f"no candidate '{candidate_id}' in {root}")
-    stored = _store_photos(root, candidate_id, photos, embed)
+    stored = _store_photos(root, candidate_id, photos, enroller)
     new = dataclasses.replace(cand, photos=tuple(dict.fromkeys((*cand.photos, *stored))))
     cands = tuple(new if c.id == candidate_id else c for c in registry.candidates)
     save_registry(dataclasses.replace(registry, candidates=cands), root)

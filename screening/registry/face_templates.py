@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -22,8 +22,14 @@ from screening.registry.store import CACHE_DIR
 
 CACHE_FILE = "face_templates.npz"
 
-# Turns the bytes of one reference photo into one unit-length embedding (raises EnrollmentError).
-EmbedPhoto = Callable[[bytes, str], np.ndarray]
+
+class FaceEnroller(Protocol):
+    """Turns one reference photo into one unit-length template (raises EnrollmentError)."""
+
+    @property
+    def model_key(self) -> str: ...
+
+    def enroll(self, data: bytes, name: str) -> np.ndarray: ...
 
 
 def cache_path(root: Path) -> Path:
@@ -53,7 +59,14 @@ def write_cache(root: Path, model_key: str, entries: dict[str, np.ndarray]) -> N
     os.replace(tmp, path)
 
 
-def build_gallery(registry: Registry, embed: EmbedPhoto, model_key: str) -> Gallery:
+def add_templates(root: Path, model_key: str, new: dict[str, np.ndarray]) -> None:
+    """Store freshly enrolled templates so the next start does not embed them again."""
+    entries = read_cache(root, model_key)
+    entries.update(new)
+    write_cache(root, model_key, entries)
+
+
+def build_gallery(registry: Registry, enroller: FaceEnroller) -> Gallery:
     """Templates for every candidate photo, from the cache where the photo is unchanged.
 
     The cache is rewritten when a photo was added or changed, and pruned of templates no
@@ -62,6 +75,7 @@ def build_gallery(registry: Registry, embed: EmbedPhoto, model_key: str) -> Gall
     if registry.root is None or not any(c.photos for c in registry.candidates):
         return Gallery.empty()
     root = registry.root
+    model_key = enroller.model_key
     cached = read_cache(root, model_key)
     used: dict[str, np.ndarray] = {}
     templates, owners = [], []
@@ -72,7 +86,7 @@ def build_gallery(registry: Registry, embed: EmbedPhoto, model_key: str) -> Gall
             vec = cached.get(sha)
             if vec is None:
                 try:
-                    vec = embed(data, rel)
+                    vec = enroller.enroll(data, rel)
                 except EnrollmentError as exc:
                     raise EnrollmentError(f"candidate '{cand.id}': {exc.message}") from exc
             used[sha] = vec
