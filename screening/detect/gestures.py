@@ -7,7 +7,7 @@ Pipeline per photo (working copy, long side <= 1600):
    also runs on a few tiles around them (at most ``max_tiles``);
 3. palms from all passes are merged (weighted NMS), and each becomes a rotated hand region for the
    landmark model (~4 ms, twice with ``refine``); hands whose presence is low are dropped;
-4. if hands were found, the palm model runs once more with them painted out, for a hand hidden
+4. if the whole-photo pass found hands, it runs once more with them painted out, for a hand hidden
    behind another; hands read twice (same joints) are merged;
 5. if no hand was found, the landmark model also reads the whole photo as one hand region, for
    hands that fill the frame (the palm model misses those) and for tight hand crops.
@@ -23,7 +23,7 @@ import numpy as np
 
 from screening.detect.gesture_pose import POSE_LABELS, POSES, PoseResult, PoseThresholds, classify_pose
 from screening.detect.hand_landmarks import Hand, HandLandmarker, HandRoi, roi_from_landmarks, roi_from_palm
-from screening.detect.hand_palm import Palm, PalmDetector, Region, weighted_nms
+from screening.detect.hand_palm import INPUT_SIZE, Palm, PalmDetector, Region, weighted_nms
 from screening.detect.hand_search import find_faces, plan_tiles
 from screening.errors import ScreeningError
 from screening.findings import Box, Finding, FindingKind
@@ -35,16 +35,20 @@ from screening.registry import Registry
 class GestureConfig:
     """Settings from ``[detectors.gestures]`` in rules.toml (see the comments there)."""
 
-    palm_score: float = 0.5
+    palm_score: float = 0.4
     palm_nms_iou: float = 0.3
     presence_min: float = 0.5
     max_hands: int = 8
     refine: bool = True
+    refine_below: float = 0.9
+    refine_moved: float = 0.25
+    frame_gate_score: float = 0.2
+    frame_small_side: int = 480
     frame_pass: bool = True
     tiles: bool = True
     face_score: float = 0.6
-    tile_face_px: float = 28.0
-    max_tiles: int = 6
+    tile_face_px: float = 36.0
+    max_tiles: int = 12
     occlusion_pass: bool = True
     same_hand_dist: float = 0.25
     report_other: bool = False
@@ -122,52 +126,70 @@ class GestureDetector:
 
     def read_hands(self, image: LoadedImage) -> list[HandReading]:
         """Every hand found in ``image`` with its landmarks and pose (working-copy pixels)."""
-        rgb = image.rgb
-        h, w = rgb.shape[:2]
+        bgr = image.bgr
+        h, w = bgr.shape[:2]
         cfg = self.config
-        whole = Region(0, 0, w, h)
-        photo_palms = self.palms.run(rgb, whole)
+        # Whole photo: one small copy serves the palm pass and the occlusion pass.
+        f_whole = min(1.0, INPUT_SIZE / max(w, h))
+        small = _resized(bgr, f_whole)
+        whole = Region(0, 0, small.shape[1], small.shape[0])
+        candidates = self.palms.run(small, whole, 1.0 / f_whole, min_score=min(cfg.palm_score, cfg.frame_gate_score))
+        photo_palms = [p for p in candidates if p.score >= cfg.palm_score]
         tile_palms: list[Palm] = []
-        if cfg.tiles and max(w, h) > 2 * 192:
-            faces = find_faces(self.runtime, image.bgr, min_score=cfg.face_score)
-            for tile in plan_tiles(w, h, faces, face_px=cfg.tile_face_px, max_tiles=cfg.max_tiles):
-                tile_palms.extend(self.palms.run(rgb, tile))
+        if cfg.tiles and max(w, h) > 2 * INPUT_SIZE:
+            faces = find_faces(self.runtime, bgr, min_score=cfg.face_score)
+            tiles, side = plan_tiles(w, h, faces, face_px=cfg.tile_face_px, max_tiles=cfg.max_tiles)
+            if tiles:
+                f_tile = INPUT_SIZE / side
+                scaled = _resized(bgr, f_tile)
+                for t in tiles:
+                    x0, y0 = int(t.x0 * f_tile), int(t.y0 * f_tile)
+                    x1, y1 = min(scaled.shape[1], x0 + INPUT_SIZE), min(scaled.shape[0], y0 + INPUT_SIZE)
+                    region = Region(x0, y0, x1, y1)
+                    tile_palms.extend(self.palms.run(scaled, region, 1.0 / f_tile))
         palms = weighted_nms(photo_palms + tile_palms, cfg.palm_nms_iou)
-        readings = self._read_palms(rgb, palms, [p.box for p in photo_palms])
-        if readings and cfg.occlusion_pass:
+        readings = self._read_palms(bgr, palms, [p.box for p in photo_palms])
+        if cfg.occlusion_pass and any(r.source == "photo" for r in readings):
             # A hand half hidden behind another (two thumbs up side by side) merges into the front
             # hand's palm; with the hands already read painted out, the palm model sees it.
-            masked = rgb.copy()
+            masked = small.copy()
             for r in readings:
-                hull = cv2.convexHull(r.hand.landmarks[:, :2].astype(np.int32))
+                hull = cv2.convexHull((r.hand.landmarks[:, :2] * f_whole).astype(np.int32))
                 cv2.fillConvexPoly(masked, hull, (0, 0, 0))
-            hidden = self.palms.run(masked, whole)
-            readings += self._read_palms(rgb, hidden, [p.box for p in hidden], source="occluded")
+            hidden = self.palms.run(masked, whole, 1.0 / f_whole)
+            readings += self._read_palms(bgr, hidden, [p.box for p in hidden], source="occluded")
         readings = self._merge(readings)
-        if not readings and cfg.frame_pass:
-            hand = self._landmarks(rgb, HandRoi(w / 2, h / 2, float(max(w, h)), 0.0))
+        frame_cue = max(w, h) <= cfg.frame_small_side or bool(candidates)
+        if not readings and cfg.frame_pass and frame_cue:
+            # Hands that fill the frame (the palm model scores them low) and tight hand crops.
+            hand = self._landmarks(bgr, HandRoi(w / 2, h / 2, float(max(w, h)), 0.0), always_refine=True)
             if hand is not None:
                 readings.append(self._reading(hand, "frame"))
         return readings[: cfg.max_hands]
 
-    def _read_palms(self, rgb: np.ndarray, palms: list[Palm], whole: list[np.ndarray],
+    def _read_palms(self, bgr: np.ndarray, palms: list[Palm], whole: list[np.ndarray],
                     source: str | None = None) -> list[HandReading]:
         readings: list[HandReading] = []
         for palm in palms[: self.config.max_hands * 2]:
-            hand = self._landmarks(rgb, roi_from_palm(palm))
+            hand = self._landmarks(bgr, roi_from_palm(palm))
             if hand is None:
                 continue
             where = source or ("photo" if any(_overlap(palm.box, b) > 0.5 for b in whole) else "tile")
             readings.append(self._reading(hand, where))
         return readings
 
-    def _landmarks(self, rgb: np.ndarray, roi: HandRoi) -> Hand | None:
-        hand = self.landmarker.run(rgb, roi)
-        if self.config.refine and hand.presence >= self.config.presence_min * 0.5:
-            better = self.landmarker.run(rgb, roi_from_landmarks(hand.landmarks))
-            if better.presence >= self.config.presence_min:
-                hand = better
-        return hand if hand.presence >= self.config.presence_min else None
+    def _landmarks(self, bgr: np.ndarray, roi: HandRoi, *, always_refine: bool = False) -> Hand | None:
+        cfg = self.config
+        hand = self.landmarker.run(bgr, roi)
+        if cfg.refine and hand.presence >= cfg.presence_min * 0.5:
+            # A second look through the region the landmarks themselves define (MediaPipe's
+            # tracking step) when the first region was rough: low presence or a poor fit.
+            better_roi = roi_from_landmarks(hand.landmarks)
+            if always_refine or hand.presence < cfg.refine_below or _roi_moved(roi, better_roi, cfg.refine_moved):
+                better = self.landmarker.run(bgr, better_roi)
+                if better.presence >= hand.presence or better.presence >= cfg.presence_min:
+                    hand = better
+        return hand if hand.presence >= cfg.presence_min else None
 
     def _reading(self, hand: Hand, source: str) -> HandReading:
         pose = classify_pose(hand.landmarks, hand.landmarks[:, :2], self.config.pose, also=[hand.world])
@@ -212,6 +234,22 @@ class GestureDetector:
             election=first.election if first else None,
             detail=detail,
         )
+
+
+def _resized(bgr: np.ndarray, factor: float) -> np.ndarray:
+    if factor >= 1.0:
+        return bgr
+    size = (max(1, round(bgr.shape[1] * factor)), max(1, round(bgr.shape[0] * factor)))
+    return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+
+
+def _roi_moved(a: HandRoi, b: HandRoi, tolerance: float) -> bool:
+    """True when region ``b`` differs from ``a`` by more than ``tolerance`` of ``a``'s side in
+    centre, size, or (scaled to the same measure) angle."""
+    shift = float(np.hypot(a.cx - b.cx, a.cy - b.cy)) / a.size
+    size = abs(np.log(b.size / a.size))
+    turn = abs((a.angle - b.angle + np.pi) % (2 * np.pi) - np.pi) / np.pi * 2
+    return max(shift, size, turn) > tolerance
 
 
 def _same_hand(a: Hand, b: Hand, max_dist: float) -> bool:

@@ -114,8 +114,8 @@ def roi_matrix(roi: HandRoi) -> np.ndarray:
 
 
 def crop_roi(rgb: np.ndarray, roi: HandRoi) -> np.ndarray:
-    """The 224x224 RGB crop of ``roi`` (zero outside the image). Large regions are shrunk with area
-    averaging first, because a plain affine warp aliases when it downsamples several times."""
+    """The 224x224 crop of ``roi`` (same channel order as the input, zero outside the image). Large
+    regions are shrunk with area averaging first: a plain affine warp aliases when it downsamples a lot."""
     m = roi_matrix(roi)
     factor = roi.size / INPUT_SIZE
     if factor > 1.6:
@@ -137,15 +137,15 @@ def crop_roi(rgb: np.ndarray, roi: HandRoi) -> np.ndarray:
 
 
 class HandLandmarker:
-    """Runs the landmark model on hand regions of an RGB image (thread-safe via the Runtime)."""
+    """Runs the landmark model on hand regions of a BGR image (thread-safe via the Runtime)."""
 
     def __init__(self, runtime: Any, *, model: str = "hand_landmarks") -> None:
         self.runtime = runtime
         self.model = model
 
-    def run(self, rgb: np.ndarray, roi: HandRoi) -> Hand:
-        """Landmarks for the hand in ``roi``."""
-        crop = crop_roi(rgb, roi)
+    def run(self, bgr: np.ndarray, roi: HandRoi) -> Hand:
+        """Landmarks for the hand in ``roi`` of a BGR image."""
+        crop = crop_roi(bgr, roi)[:, :, ::-1]  # the model wants RGB
         interp = self.runtime.litert_interpreter(self.model)
         inp = interp.get_input_details()[0]
         interp.set_tensor(inp["index"], (crop.astype(np.float32) / 255.0)[None])

@@ -131,26 +131,33 @@ class PalmDetector:
         # older palm_detection graph used [-1, 1] (scripts/eval_gestures.py --signed measures both).
         self.signed_input = signed_input
 
-    def letterbox(self, rgb: np.ndarray, region: Region) -> tuple[np.ndarray, float, float, float]:
-        """Region -> (192x192x3 float tensor, scale, pad_x, pad_y); model pixel = (img - origin) * scale + pad."""
-        crop = rgb[region.y0:region.y1, region.x0:region.x1]
+    def letterbox(self, image: np.ndarray, region: Region) -> tuple[np.ndarray, float, float, float]:
+        """Region of a BGR image -> (192x192x3 RGB float tensor, scale, pad_x, pad_y), where
+        model pixel = (image pixel - region origin) * scale + pad. A region no larger than the input
+        is padded, not resized (tiles are cut from an image already scaled for them)."""
+        crop = image[region.y0:region.y1, region.x0:region.x1]
         h, w = crop.shape[:2]
-        scale = INPUT_SIZE / max(w, h)
-        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        small = cv2.resize(crop, (nw, nh), interpolation=interp)
+        scale = min(1.0, INPUT_SIZE / max(w, h))
+        if scale < 1.0:
+            nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+            crop = cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_AREA)
+        nh, nw = crop.shape[:2]
         pad_x, pad_y = (INPUT_SIZE - nw) // 2, (INPUT_SIZE - nh) // 2
         canvas = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), np.float32)
+        pixels = crop[:, :, ::-1].astype(np.float32)  # BGR -> RGB
         if self.signed_input:
             canvas[:] = -1.0
-            canvas[pad_y:pad_y + nh, pad_x:pad_x + nw] = small.astype(np.float32) / 127.5 - 1.0
+            canvas[pad_y:pad_y + nh, pad_x:pad_x + nw] = pixels / 127.5 - 1.0
         else:
-            canvas[pad_y:pad_y + nh, pad_x:pad_x + nw] = small.astype(np.float32) / 255.0
+            canvas[pad_y:pad_y + nh, pad_x:pad_x + nw] = pixels / 255.0
         return canvas, scale, float(pad_x), float(pad_y)
 
-    def run(self, rgb: np.ndarray, region: Region) -> list[Palm]:
-        """Palms in one region, in working-image pixels, suppressed within the region."""
-        tensor, scale, pad_x, pad_y = self.letterbox(rgb, region)
+    def run(
+        self, image: np.ndarray, region: Region, to_work: float = 1.0, min_score: float | None = None
+    ) -> list[Palm]:
+        """Palms in one region of a BGR ``image``, suppressed within the region, in working pixels:
+        ``to_work`` maps ``image`` pixels to working pixels (``image`` may be a scaled copy)."""
+        tensor, scale, pad_x, pad_y = self.letterbox(image, region)
         interp = self.runtime.litert_interpreter(self.model)
         inp = interp.get_input_details()[0]
         outs = interp.get_output_details()
@@ -159,12 +166,12 @@ class PalmDetector:
         by_size = {int(np.prod(o["shape"])): o["index"] for o in outs}
         raw_boxes = interp.get_tensor(by_size[2016 * 18])
         raw_scores = interp.get_tensor(by_size[2016])
-        scores, boxes, kps = decode(raw_boxes, raw_scores, self.min_score)
+        scores, boxes, kps = decode(raw_boxes, raw_scores, self.min_score if min_score is None else min_score)
         palms: list[Palm] = []
         origin = np.array([region.x0, region.y0], np.float32)
         pad = np.array([pad_x, pad_y], np.float32)
         for s, b, k in zip(scores, boxes, kps, strict=True):
-            b_img = (b.reshape(2, 2) * INPUT_SIZE - pad) / scale + origin
-            k_img = (k * INPUT_SIZE - pad) / scale + origin
+            b_img = ((b.reshape(2, 2) * INPUT_SIZE - pad) / scale + origin) * to_work
+            k_img = ((k * INPUT_SIZE - pad) / scale + origin) * to_work
             palms.append(Palm(score=float(s), box=b_img.reshape(4), keypoints=k_img))
         return weighted_nms(palms, self.nms_iou)

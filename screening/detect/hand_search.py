@@ -86,27 +86,20 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-@dataclass(frozen=True)
-class SearchPlan:
-    """Regions for the palm model: the whole photo first, then tiles around small people."""
-
-    regions: tuple[Region, ...]
-    faces: int
-
-
 def plan_tiles(width: int, height: int, faces: list[Face], *, face_px: float = 28.0, max_tiles: int = 6,
-               overlap: float = 0.25) -> list[Region]:
+               overlap: float = 0.25) -> tuple[list[Region], float]:
     """Square tiles covering the space around every face too small for the whole-photo pass.
 
     A face is small when, in the whole-photo letterbox, it is narrower than ``face_px`` model pixels.
     Tiles are sized so the median small face is ``face_px`` wide in them, laid on a grid with
     ``overlap`` over the union of the people's areas, and only tiles touching a person's area are
-    kept; if more than ``max_tiles`` are needed, tiles grow until they fit.
+    kept; if more than ``max_tiles`` are needed, tiles grow until they fit. Returns the tiles and
+    their side (tiles at the photo's edge may be cut shorter).
     """
     long_side = max(width, height)
     small = [f for f in faces if f.width * INPUT_SIZE / long_side < face_px]
     if not small:
-        return []
+        return [], 0.0
     side = float(np.median([f.width for f in small])) * INPUT_SIZE / face_px
     side = min(side, long_side * 0.75)
     # A person's area: hands reach about two face widths up and sideways and four down.
@@ -118,7 +111,7 @@ def plan_tiles(width: int, height: int, faces: list[Face], *, face_px: float = 2
         tiles = _grid(ux0, uy0, ux1, uy1, side, overlap, width, height)
         tiles = [t for t in tiles if any(_touches(t, a) for a in areas)]
         if len(tiles) <= max_tiles or side >= long_side:
-            return tiles[:max_tiles]
+            return tiles[:max_tiles], side
         side *= 1.25
 
 

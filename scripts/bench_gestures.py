@@ -1,0 +1,99 @@
+"""Median ms per photo of the gesture detector on a 12 MP-sized working copy (long side 1600):
+a photo with no person, one hand, four hands (a devset hand photo tiled 2x2), and a crowd of small
+hands (the same photo tiled 4x3, so only the face-guided tiles can see them). Also times the
+devset's group photos (people, mostly no gestures) and animal photos (no person).
+
+    python scripts/bench_gestures.py [--devset PATH] [--repeat N]
+
+Timings on the shared 2-core machine are pessimistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+DEFAULT_DEVSET = Path(__file__).resolve().parents[2] / "shared" / "devset"
+LONG_SIDE = 1600
+
+
+def _canvas(tile: np.ndarray, cols: int, rows: int) -> np.ndarray:
+    """``tile`` repeated cols x rows into a 1600x1200 RGB canvas, each copy scaled to fit its cell
+    (aspect kept, centred on the photo's mean colour)."""
+    w, h = LONG_SIDE, LONG_SIDE * 3 // 4
+    cw, ch = w // cols, h // rows
+    f = min(cw / tile.shape[1], ch / tile.shape[0])
+    small = cv2.resize(tile, (round(tile.shape[1] * f), round(tile.shape[0] * f)),
+                       interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+    cell = np.empty((ch, cw, 3), np.uint8)
+    cell[:] = tile.reshape(-1, 3).mean(axis=0).astype(np.uint8)
+    y, x = (ch - small.shape[0]) // 2, (cw - small.shape[1]) // 2
+    cell[y:y + small.shape[0], x:x + small.shape[1]] = small
+    return np.ascontiguousarray(np.tile(cell, (rows, cols, 1)))
+
+
+def _no_person(seed: int = 0) -> np.ndarray:
+    """A smooth synthetic scene (sky, wall, shapes) at 1600x1200: nothing hand- or face-like."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.resize(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8), (LONG_SIDE, 1200),
+                       interpolation=cv2.INTER_CUBIC)
+    for _ in range(12):
+        x, y = (int(v) for v in rng.integers(0, 1400, 2))
+        cv2.rectangle(noise, (x, y), (x + 200, y + 120), tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
+    return noise
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devset", type=Path, default=DEFAULT_DEVSET)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    from screening.detect.gestures import GestureDetector
+    from screening.image import LoadOptions, load_image
+    from screening.registry import load_registry
+    from screening.runtime.sessions import Runtime
+
+    detector = GestureDetector(Runtime(), load_registry(None))
+    detector.warmup()
+    opts = LoadOptions(work_side=LONG_SIDE)
+    cases: dict[str, list[np.ndarray]] = {"no person (synthetic)": [_no_person(0), _no_person(1)]}
+    gesture = args.devset / "gesture" / "clean"
+    hand_photo = gesture / "mediapipe_victory.jpg"
+    if hand_photo.exists():
+        rgb = load_image(hand_photo).rgb
+        cases["1 hand (photo upscaled)"] = [_canvas(rgb, 1, 1)]
+        cases["4 hands (photo tiled 2x2)"] = [_canvas(rgb, 2, 2)]
+        cases["12 small hands (photo tiled 4x3)"] = [_canvas(rgb, 4, 3)]
+    else:
+        print(f"devset not found at {args.devset}; timing the synthetic case only")
+    for folder, name in (("face/noface", "no person (devset animals)"), ("face/group", "group photos (devset)")):
+        files = sorted((args.devset / folder).glob("*")) if (args.devset / folder).is_dir() else []
+        if files:
+            cases[name] = [load_image(f).rgb for f in files]
+
+    for name, images in cases.items():
+        loaded = [load_image(img, opts) for img in images]
+        times: list[float] = []
+        hands: list[int] = []
+        for _ in range(args.repeat):
+            for img in loaded:
+                t0 = time.perf_counter()
+                found = detector.read_hands(img)
+                times.append((time.perf_counter() - t0) * 1000)
+                hands.append(len(found))
+        per_photo = hands[: len(loaded)]
+        print(f"{name:34s} median {statistics.median(times):6.1f} ms  (p90 {np.percentile(times, 90):6.1f}, "
+              f"n={len(times)}; hands per photo {per_photo})")
+    print("shared 2-core machine: timings are pessimistic")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
