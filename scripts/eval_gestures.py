@@ -37,12 +37,13 @@ class Tally:
     hands: int = 0
     found: int = 0
     right: int = 0
+    extra: int = 0
 
     def line(self, what: str) -> str:
         recall = self.found / self.hands if self.hands else 0.0
         acc = self.right / self.hands if self.hands else 0.0
         return (f"{what}: hands found {self.found}/{self.hands} ({recall:.0%}), "
-                f"correct {self.right}/{self.hands} ({acc:.0%})")
+                f"correct {self.right}/{self.hands} ({acc:.0%}), extra hands reported {self.extra}")
 
 
 def main() -> int:
@@ -81,7 +82,8 @@ def main() -> int:
         clean.hands += n_hands
         clean.found += min(n_hands, len(readings))
         clean.right += min(n_hands, sum(r.pose.pose in poses for r in readings))
-        if args.verbose or sum(r.pose.pose in poses for r in readings) < n_hands:
+        clean.extra += max(0, len(readings) - n_hands)
+        if args.verbose or sum(r.pose.pose in poses for r in readings) < n_hands or len(readings) > n_hands:
             seen = ", ".join(f"{r.pose.pose}[{'+'.join(r.pose.raised)}] p={r.hand.presence:.2f} {r.source}"
                              for r in readings)
             print(f"  clean/{name}: want {'/'.join(sorted(poses))} x{n_hands}; saw {seen or 'nothing'}")
@@ -100,7 +102,8 @@ def main() -> int:
             ok = best is not None and best.pose.fingers == digit
             for t in (crops, tally):
                 t.right += ok
-            if args.verbose or not ok:
+                t.extra += max(0, len(readings) - 1)
+            if args.verbose or not ok or len(readings) > 1:
                 seen = (f"{best.pose.pose}[{'+'.join(best.pose.raised)}] p={best.hand.presence:.2f} {best.source}"
                         if best else "nothing")
                 print(f"  asl_digits/{digit}/{path.name}: want {digit} fingers; saw {seen}")
@@ -109,7 +112,8 @@ def main() -> int:
     print(crops.line("hand crops (finger count)"))
     for digit, t in sorted(per_digit.items()):
         print("   ", t.line(f"{digit} fingers"))
-    total = Tally(clean.hands + crops.hands, clean.found + crops.found, clean.right + crops.right)
+    total = Tally(clean.hands + crops.hands, clean.found + crops.found, clean.right + crops.right,
+                  clean.extra + crops.extra)
     print(total.line("all"))
     print(f"median ms per photo: {statistics.median(timings):.1f} (n={len(timings)}, max {max(timings):.1f}; "
           "shared 2-core machine, pessimistic)")

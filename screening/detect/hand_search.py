@@ -36,6 +36,9 @@ class Face:
     def width(self) -> float:
         return self.x1 - self.x0
 
+    def scaled(self, factor: float) -> Face:
+        return Face(self.x0 * factor, self.y0 * factor, self.x1 * factor, self.y1 * factor, self.score)
+
 
 def find_faces(runtime: Any, bgr: np.ndarray, *, model: str = "face_detector", min_score: float = 0.6) -> list[Face]:
     """Faces (no landmarks, no suppression beyond a greedy IoU 0.3) from YuNet on a 640 letterbox
@@ -44,7 +47,11 @@ def find_faces(runtime: Any, bgr: np.ndarray, *, model: str = "face_detector", m
     scale = FACE_INPUT / max(w, h)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     canvas = np.zeros((FACE_INPUT, FACE_INPUT, 3), np.uint8)
-    canvas[:nh, :nw] = cv2.resize(bgr, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    if (nw, nh) == (w, h):
+        canvas[:nh, :nw] = bgr
+    else:
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        canvas[:nh, :nw] = cv2.resize(bgr, (nw, nh), interpolation=interp)
     session = runtime.onnx(model)
     blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
     outs = dict(zip([o.name for o in session.get_outputs()], session.run(None, {session.get_inputs()[0].name: blob}),
