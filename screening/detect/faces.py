@@ -61,7 +61,7 @@ class FaceEngine:
                 if self._locator is None or self._embedder is None:
                     self._embedder = FaceEmbedder(self.runtime.onnx("face_embedder"))
                     self._locator = FaceLocator(
-                        self.runtime.onnx("face_detector"),
+                        self.runtime.onnx("face_detector", free_spatial=True),
                         threshold=self.config.detect_threshold,
                         min_face=self.config.min_face_px,
                     )

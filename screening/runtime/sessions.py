@@ -43,27 +43,35 @@ class Runtime:
             raise ModelError(f"no model named '{name}' in the manifest") from exc
         return verify(spec, self.model_dir)
 
-    def onnx(self, name: str) -> Any:
-        """The shared onnxruntime session for model ``name``, created on first use."""
-        session = self._sessions.get(name)
+    def onnx(self, name: str, *, free_spatial: bool = False) -> Any:
+        """The shared onnxruntime session for model ``name``, created on first use.
+
+        ``free_spatial`` declares the input's height and width free, for models whose graph allows
+        any size but whose file pins one (see ``onnx_shapes``).
+        """
+        key = f"{name}:free" if free_spatial else name
+        session = self._sessions.get(key)
         if session is not None:
             return session
         with self._lock:
-            session = self._sessions.get(name)
+            session = self._sessions.get(key)
             if session is None:
-                session = self._new_onnx_session(self.path(name))
-                self._sessions[name] = session
+                session = self._new_onnx_session(self.path(name), free_spatial)
+                self._sessions[key] = session
         return session
 
-    def _new_onnx_session(self, path: Path) -> Any:
+    def _new_onnx_session(self, path: Path, free_spatial: bool = False) -> Any:
         import onnxruntime as ort
+
+        from screening.runtime.onnx_shapes import free_spatial_input
 
         options = ort.SessionOptions()
         options.log_severity_level = 3  # initializer-as-input notices are noise for users
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         # Azure's provider is listed first in onnxruntime 1.31; CPU is what runs here.
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        model: str | bytes = free_spatial_input(path.read_bytes()) if free_spatial else str(path)
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
     def litert_interpreter(self, name: str) -> Any:
         """A LiteRT interpreter for ``name``, one per thread (they hold mutable tensors)."""
