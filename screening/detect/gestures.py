@@ -54,6 +54,7 @@ class GestureConfig:
     same_hand_dist: float = 0.15
     same_hand_inside: float = 0.7
     report_other: bool = False
+    max_finger_tilt: float = 110.0
     min_score: float = 0.0
     pose: PoseThresholds = field(default_factory=PoseThresholds)
 
@@ -201,6 +202,11 @@ class GestureDetector:
 
     def _reading(self, hand: Hand, source: str) -> HandReading:
         pose = classify_pose(hand.landmarks, hand.landmarks[:, :2], self.config.pose, also=[hand.world])
+        tilt = _finger_tilt(hand.landmarks, pose.raised)
+        if tilt is not None and tilt > self.config.max_finger_tilt:
+            # Raised fingers pointing at the floor: a hand hanging or resting (clasped over a bag,
+            # on the lap), not a number held up for the camera.
+            pose = PoseResult("other", pose.raised, pose.confidence)
         return HandReading(hand=hand, pose=pose, source=source)
 
     def _merge(self, readings: list[HandReading]) -> list[HandReading]:
@@ -243,6 +249,23 @@ class GestureDetector:
             election=first.election if first else None,
             detail=detail,
         )
+
+
+_TIPS = {"index": 8, "middle": 12, "ring": 16, "little": 20}
+
+
+def _finger_tilt(landmarks: np.ndarray, raised: tuple[str, ...]) -> float | None:
+    """Angle (degrees) between the raised long fingers' mean direction (knuckle to tip) and the
+    image's up; None when only the thumb or nothing is raised."""
+    tips = [_TIPS[f] for f in raised if f in _TIPS]
+    if not tips:
+        return None
+    xy = landmarks[:, :2]
+    v = np.mean([xy[t] - xy[t - 3] for t in tips], axis=0)
+    norm = float(np.linalg.norm(v))
+    if norm < 1e-9:
+        return None
+    return float(np.degrees(np.arccos(np.clip(-v[1] / norm, -1.0, 1.0))))
 
 
 def _resized(bgr: np.ndarray, factor: float) -> np.ndarray:
