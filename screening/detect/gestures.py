@@ -47,7 +47,7 @@ class GestureConfig:
     frame_pass: bool = True
     tiles: bool = True
     face_score: float = 0.6
-    tile_face_px: float = 36.0
+    tile_face_px: float = 44.0
     max_tiles: int = 12
     occlusion_pass: bool = True
     occlusion_grow: float = 1.25
