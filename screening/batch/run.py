@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -61,6 +62,7 @@ class BatchSummary:
     workers: int
     worker_pids: list[int]
     detectors: tuple[str, ...]
+    startup_s: float = 0.0  # spawning workers and loading their models (part of elapsed_s)
 
     def line(self) -> str:
         c = self.counts
@@ -96,6 +98,7 @@ class BatchRun:
         self._done_this_run: set[str] = set()  # only filled under --rescreen all
         self._new_rows = 0
         self._store_real = os.path.realpath(opts.store)
+        self._startup_s = 0.0
 
     # --- the run ----------------------------------------------------------------------------------
 
@@ -130,6 +133,7 @@ class BatchRun:
             workers=self.opts.workers,
             worker_pids=list(pool.worker_pids) if pool else [],
             detectors=self.detectors,
+            startup_s=self._startup_s,
         )
 
     def _count_total(self) -> None:
@@ -211,7 +215,9 @@ class BatchRun:
                 model_dir=self.opts.model_dir,
             )
             self.pool = WorkerPool(self.opts.workers, config, task_timeout=self.opts.task_timeout)
+            t0 = time.monotonic()
             self.pool.start()
+            self._startup_s = time.monotonic() - t0
             if set(self.pool.detector_names) != set(self.detectors):
                 raise FatalBatchError(
                     "detector_mismatch",
@@ -322,6 +328,21 @@ class BatchRun:
         for sha, plan in todo:
             self._reapply(sha, plan)
             self.store.commit_if_due()
+        # Results the change cannot affect (e.g. only another detector's settings moved) are current:
+        # record the new rules file version on them, so every row names the version it is valid for.
+        self.store.execute_write(
+            "UPDATE results SET rules_version = ? WHERE rules_version != ? AND error_code IS NULL AND rules_part = ?"
+            " AND registry_version = ? AND posting_date = ? AND detectors_json = ?",
+            (
+                self.rules.fingerprint,
+                self.rules.fingerprint,
+                self.versions.rules,
+                self.versions.registry,
+                self.versions.posting_date,
+                json.dumps(self.versions.detectors, sort_keys=True),
+            ),
+        )
+        self.store.commit()
 
     def _reapply(self, sha: str, plan: Plan) -> None:
         stored = self.store.result(sha)

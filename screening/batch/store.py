@@ -184,6 +184,12 @@ class ResultStore:
         self.db.execute("INSERT OR REPLACE INTO skipped VALUES (?,?,?,?)", (key.source, key.member, reason, size))
         self._pending += 1
 
+    def execute_write(self, sql: str, params: tuple[object, ...] = ()) -> None:
+        """Any other write, inside the current small transaction."""
+        self._begin()
+        self.db.execute(sql, params)
+        self._pending += 1
+
     def commit_if_due(self) -> None:
         """Commit when enough rows or time have gone by: small transactions, bounded loss on a kill."""
         if self._in_tx and (
