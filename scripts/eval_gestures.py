@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 DEFAULT_DEVSET = Path(__file__).resolve().parents[2] / "shared" / "devset"
 
 # MANIFEST label text -> the poses it allows (a pose equivalent for the rules counts as right),
@@ -51,6 +53,8 @@ def main() -> int:
     parser.add_argument("--devset", type=Path, default=DEFAULT_DEVSET)
     parser.add_argument("--verbose", "-v", action="store_true")
     parser.add_argument("--no-refine", action="store_true", help="one landmark pass per hand")
+    parser.add_argument("--mirror", action="store_true", help="flip every photo left-right first")
+    parser.add_argument("--rotate", action="store_true", help="turn every photo a quarter clockwise first")
     args = parser.parse_args()
     root = args.devset / "gesture"
     if not root.is_dir():
@@ -68,6 +72,12 @@ def main() -> int:
 
     def read(path: Path) -> list:
         image = load_image(path)
+        if args.mirror:
+            # Left and right swap: every pose and count must stay the same.
+            image = load_image(np.ascontiguousarray(image.rgb[:, ::-1]))
+        if args.rotate:
+            # A quarter turn: finger counts must survive; thumbs up/down become sideways ("other").
+            image = load_image(np.ascontiguousarray(np.rot90(image.rgb, k=-1)))
         t0 = time.perf_counter()
         readings = detector.read_hands(image)
         timings.append((time.perf_counter() - t0) * 1000)
@@ -75,6 +85,8 @@ def main() -> int:
 
     clean = Tally()
     for name, (poses, n_hands) in sorted(CLEAN_LABELS.items()):
+        if args.rotate and poses & {"thumbs_up", "thumbs_down"}:
+            poses = poses | {"other"}
         path = root / "clean" / name
         if not path.exists():
             continue

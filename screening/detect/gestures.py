@@ -15,6 +15,7 @@ Pipeline per photo (working copy, long side <= 1600):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Self
 
@@ -170,10 +171,18 @@ class GestureDetector:
         readings = self._merge(readings)
         frame_cue = max(w, h) <= cfg.frame_small_side or bool(candidates)
         if not readings and cfg.frame_pass and frame_cue:
-            # Hands that fill the frame (the palm model scores them low) and tight hand crops.
-            hand = self._landmarks(bgr, HandRoi(w / 2, h / 2, float(max(w, h)), 0.0), always_refine=True)
-            if hand is not None:
-                readings.append(self._reading(hand, "frame"))
+            # Hands that fill the frame (the palm model scores them low) and tight hand crops: the
+            # whole photo as one hand region, upright, then turned as the best weak palm points.
+            angles = [0.0]
+            if candidates:
+                turn = roi_from_palm(max(candidates, key=lambda p: p.score)).angle
+                if abs(turn) > math.radians(30):
+                    angles.append(turn)
+            for angle in angles:
+                hand = self._landmarks(bgr, HandRoi(w / 2, h / 2, float(max(w, h)), angle), always_refine=True)
+                if hand is not None:
+                    readings.append(self._reading(hand, "frame"))
+                    break
         return readings[: cfg.max_hands]
 
     def _read_palms(self, bgr: np.ndarray, palms: list[Palm], whole: list[np.ndarray],
