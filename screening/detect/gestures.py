@@ -38,8 +38,8 @@ class GestureConfig:
 
     palm_score: float = 0.4
     palm_nms_iou: float = 0.3
-    presence_min: float = 0.5
-    max_hands: int = 8
+    presence_min: float = 0.7
+    max_hands: int = 16
     refine: bool = True
     refine_below: float = 0.9
     refine_moved: float = 0.25
