@@ -1,0 +1,138 @@
+"""Campaign text: read banners, shirts and posters with PP-OCR and match what is read against the
+election lexicon built from the registry (party and candidate names, ticket slogans and hashtags,
+operator phrases, generic campaign words)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import numpy as np
+
+from screening.detect.text_lexicon import Lexicon, build_lexicon
+from screening.detect.text_match import LexiconMatcher, MatchResult, NumberEvidence, TextMatch
+from screening.detect.text_ocr import OcrConfig, OcrPipeline, TextLine
+from screening.findings import Box, Finding, FindingKind
+from screening.image import LoadedImage
+from screening.registry.model import Registry
+from screening.runtime.sessions import Runtime
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """``[detectors.text]`` of rules.toml (every key optional; see the comments there).
+
+    ``ocr`` holds the OCR pipeline's settings; the rest is about matching.
+    """
+
+    ocr: OcrConfig = field(default_factory=OcrConfig)
+    fuzzy_scale: float = 1.0  # multiplies the edit tolerance (0 = exact matches only)
+    phrases: tuple[str, ...] = ()  # extra campaign phrases with no party or ticket
+    common_words: tuple[str, ...] = ()  # extra words that must never fire on their own
+    min_score: float = 0.0  # drop findings below this (rec confidence x match quality)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TextConfig:
+        """Build from the rules.toml table; unknown keys are an error so typos do not pass silently."""
+        ocr_names = {f.name for f in dataclasses.fields(OcrConfig)}
+        own_names = {f.name for f in dataclasses.fields(cls)} - {"ocr"}
+        unknown = set(raw) - ocr_names - own_names
+        if unknown:
+            raise ValueError(f"[detectors.text] has unknown key(s): {', '.join(sorted(unknown))}")
+        ocr = OcrConfig(**{k: v for k, v in raw.items() if k in ocr_names})
+        own: dict[str, Any] = {k: v for k, v in raw.items() if k in own_names}
+        for key in ("phrases", "common_words"):
+            if key in own:
+                own[key] = tuple(str(x) for x in own[key])
+        return cls(ocr=ocr, **own)
+
+
+class TextDetector:
+    """Finds campaign text. Thread-safe: the lexicon and matcher are read-only, sessions shared."""
+
+    name = "text"
+
+    def __init__(self, runtime: Runtime, registry: Registry, config: TextConfig | None = None) -> None:
+        self.config = config or TextConfig()
+        self.registry = registry
+        self.lexicon: Lexicon = build_lexicon(
+            registry, extra_phrases=self.config.phrases, extra_common=self.config.common_words
+        )
+        self.matcher = LexiconMatcher(self.lexicon, registry, fuzzy_scale=self.config.fuzzy_scale)
+        self.ocr = OcrPipeline(runtime, self.config.ocr)
+
+    @classmethod
+    def from_config(cls, runtime: Runtime, registry: Registry, config: dict[str, Any]) -> Self:
+        """Build from the ``[detectors.text]`` table (``enabled`` already removed)."""
+        return cls(runtime, registry, TextConfig.from_dict(dict(config)))
+
+    def warmup(self) -> None:
+        self.ocr.warmup()
+
+    def read(self, image: LoadedImage) -> list[TextLine]:
+        """The text lines OCR reads in the working copy (for diagnostics and evaluation)."""
+        return self.ocr.read(image.bgr)
+
+    def detect(self, image: LoadedImage) -> list[Finding]:
+        lines = self.ocr.read(image.bgr)
+        if not lines:
+            return []
+        return self.findings(self.matcher.match(lines), image.scale)
+
+    def findings(self, result: MatchResult, scale: float) -> list[Finding]:
+        """Turn matches and free ballot numbers into findings with boxes in original pixels."""
+        out: list[Finding] = []
+        for m in result.matches:
+            if m.score >= self.config.min_score:
+                out.append(self._entry_finding(m, scale, result.election_hint))
+        for n in result.numbers:
+            if n.score >= self.config.min_score:
+                out.append(self._number_finding(n, scale, result.election_hint))
+        return out
+
+    def _entry_finding(self, m: TextMatch, scale: float, hint: str | None) -> Finding:
+        e = m.entry
+        number = m.number if m.number is not None else (e.number if e.party is None and e.candidate is None else None)
+        detail: dict[str, Any] = {
+            "text": m.line_text,
+            "read": m.read,
+            "entry": e.text,
+            "source": e.source.value,
+            "match": "exact" if m.exact else "fuzzy",
+            "distance": m.distance,
+            "strong": e.strong,
+            "corroboration": m.corroboration,
+        }
+        if m.number_text:
+            detail["number_text"] = m.number_text
+        if e.ticket is not None:
+            detail["ticket"] = e.ticket
+        return Finding(
+            kind=FindingKind.TEXT,
+            label=e.text,
+            score=round(m.score, 4),
+            box=_box(m.quad, scale),
+            candidate=e.candidate,
+            party=e.party,
+            number=number,
+            election=e.election or hint,
+            detail=detail,
+        )
+
+    def _number_finding(self, n: NumberEvidence, scale: float, hint: str | None) -> Finding:
+        return Finding(
+            kind=FindingKind.TEXT,
+            label=n.text,
+            score=round(n.score, 4),
+            box=_box(n.quad, scale),
+            number=n.number,
+            election=hint,
+            detail={"text": n.text, "entry": "ballot number", "match": "exact", "source": "number"},
+        )
+
+
+def _box(quad: np.ndarray, scale: float) -> Box:
+    q = np.asarray(quad, dtype=np.float64) * scale
+    x0, y0 = float(q[:, 0].min()), float(q[:, 1].min())
+    return Box(max(0.0, x0), max(0.0, y0), float(q[:, 0].max()) - x0, float(q[:, 1].max()) - y0)
