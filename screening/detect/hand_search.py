@@ -93,22 +93,25 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def plan_tiles(width: int, height: int, faces: list[Face], *, face_px: float = 28.0, max_tiles: int = 6,
-               overlap: float = 0.25) -> tuple[list[Region], float]:
+def plan_tiles(width: int, height: int, faces: list[Face], *, face_px: float = 44.0, max_tiles: int = 12,
+               overlap: float = 0.25, max_side: float = 0.5) -> tuple[list[Region], float]:
     """Square tiles covering the space around every face too small for the whole-photo pass.
 
     A face is small when, in the whole-photo letterbox, it is narrower than ``face_px`` model pixels.
     Tiles are sized so the median small face is ``face_px`` wide in them, laid on a grid with
-    ``overlap`` over the union of the people's areas, and only tiles touching a person's area are
-    kept; if more than ``max_tiles`` are needed, tiles grow until they fit. Returns the tiles and
-    their side (tiles at the photo's edge may be cut shorter).
+    ``overlap`` over the union of the people's areas (``max_side`` of the photo's long side at most),
+    and only tiles touching a person's area are kept (duplicates dropped); if more than ``max_tiles``
+    are needed, tiles grow until they fit. Returns the tiles and their side (tiles at the photo's edge
+    may be cut shorter).
     """
     long_side = max(width, height)
     small = [f for f in faces if f.width * INPUT_SIZE / long_side < face_px]
     if not small:
         return [], 0.0
     side = float(np.median([f.width for f in small])) * INPUT_SIZE / face_px
-    side = min(side, long_side * 0.75)
+    # Tiles zoom at least 2x over the whole-photo pass: a face detector that calls a fist a face (or a
+    # face much larger than the hands) must not leave the tiles as coarse as the pass they extend.
+    side = min(side, long_side * max_side)
     # A person's area: hands reach about two face widths up and sideways and four down.
     areas = [(f.x0 - 2.5 * f.width, f.y0 - 2.0 * f.width, f.x1 + 2.5 * f.width, f.y1 + 4.0 * f.width) for f in small]
     areas = [(max(0.0, a), max(0.0, b), min(float(width), c), min(float(height), d)) for a, b, c, d in areas]
@@ -116,7 +119,7 @@ def plan_tiles(width: int, height: int, faces: list[Face], *, face_px: float = 2
     ux1, uy1 = max(a[2] for a in areas), max(a[3] for a in areas)
     while True:
         tiles = _grid(ux0, uy0, ux1, uy1, side, overlap, width, height)
-        tiles = [t for t in tiles if any(_touches(t, a) for a in areas)]
+        tiles = list(dict.fromkeys(t for t in tiles if any(_touches(t, a) for a in areas)))
         if len(tiles) <= max_tiles or side >= long_side:
             return tiles[:max_tiles], side
         side *= 1.25
