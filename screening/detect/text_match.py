@@ -205,6 +205,8 @@ class LexiconMatcher:
             reason: str | None = None
             if h.entry.strong:
                 reason = "strong"
+            elif tokens[h.line][h.start].hashed and h.entry.party is None and h.entry.candidate is None:
+                reason = "hashtag"  # "#AMIN", "#Perubahan": a hashtag is campaign use of the word
             elif own is not None:
                 reason = f"number {own.number}"
             elif (other := self._consistent(h, entries)) is not None:

@@ -216,6 +216,15 @@ class OcrPipeline:
                     crops[i] = cv2.rotate(crops[i], cv2.ROTATE_180)
                     quads[i] = quads[i][[2, 3, 0, 1]]
         results = self._read_crops(crops)
+        # A tall box is a vertical line, or one tall character ("1", "I"): read it upright too and
+        # keep whichever reading is more confident.
+        turned = [i for i, box in enumerate(boxes) if _is_tall(box.quad)]
+        if turned:
+            upright = [_crop(bgr, boxes[i].quad, allow_turn=False)[0] for i in turned]
+            for i, res in zip(turned, self._read_crops(upright), strict=True):
+                if res[1] > results[i][1]:
+                    results[i] = res
+                    quads[i] = boxes[i].quad
         # An upright-looking line that reads badly may be an upside-down sign: one more try.
         retry = [i for i, (_, s, _) in enumerate(results) if s < cfg.direction_retry_score and not tilted[i]]
         if retry:
@@ -335,7 +344,12 @@ def _tilt(quad: np.ndarray) -> float:
     return abs(math.degrees(math.atan2(float(dy), float(dx))))
 
 
-def _crop(bgr: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+def _is_tall(quad: np.ndarray) -> bool:
+    w, h = _quad_size(quad)
+    return h >= 1.5 * w
+
+
+def _crop(bgr: np.ndarray, quad: np.ndarray, allow_turn: bool = True) -> tuple[np.ndarray, np.ndarray, bool]:
     """Perspective crop of ``quad``; tall crops (vertical lines) are turned to lie horizontal.
 
     Returns the crop, the quad re-ordered so its first edge runs along the text, and whether the
@@ -346,7 +360,7 @@ def _crop(bgr: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray, bo
     dst = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], dtype=np.float32)
     m = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
     crop = cv2.warpPerspective(bgr, m, (cw, ch), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    if ch >= 1.5 * cw:
+    if allow_turn and ch >= 1.5 * cw:
         # A vertical line: rotate it counter-clockwise (text running top-to-bottom becomes left-to-right);
         # the quad's corners rotate with it so boxes and sub-boxes stay right.
         return cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE), quad[[1, 2, 3, 0]], True
