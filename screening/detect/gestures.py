@@ -3,8 +3,8 @@ in the registry's gestures table (pose -> number per election).
 
 Pipeline per photo (working copy, long side <= 1600):
 1. palm model on the whole photo (192 letterbox, ~5 ms);
-2. faces (YuNet, ~3-10 ms) decide whether people are too small for step 1; if so, the palm model
-   also runs on a few tiles around them (at most ``max_tiles``);
+2. faces (YuNet, ~3-10 ms) decide whether people are too small for step 1; if so, and step 1 saw
+   no hand near them, the palm model also runs on tiles around them (at most ``max_tiles``);
 3. palms from all passes are merged (weighted NMS), and each becomes a rotated hand region for the
    landmark model (~4 ms, twice with ``refine``); hands whose presence is low are dropped;
 4. if the whole-photo pass found hands, it runs once more with them painted out, for a hand hidden
@@ -42,13 +42,13 @@ class GestureConfig:
     max_hands: int = 16
     refine: bool = True
     refine_below: float = 0.9
-    refine_moved: float = 0.25
+    refine_moved: float = 0.5
     frame_gate_score: float = 0.2
     frame_small_side: int = 480
     frame_pass: bool = True
     tiles: bool = True
     face_score: float = 0.6
-    tile_face_px: float = 44.0
+    tile_face_px: float = 40.0
     max_tiles: int = 12
     occlusion_pass: bool = True
     occlusion_grow: float = 1.25
@@ -145,6 +145,9 @@ class GestureDetector:
         tile_palms: list[Palm] = []
         if cfg.tiles and max(w, h) > 2 * INPUT_SIZE:
             faces = [f.scaled(1.0 / f_base) for f in find_faces(self.runtime, base, min_score=cfg.face_score)]
+            # People whose hands the whole-photo pass already saw need no zoom.
+            boxes = [p.box for p in photo_palms]
+            faces = [f for f in faces if not f.has_hand_near(boxes, w, h)]
             tiles, side = plan_tiles(w, h, faces, face_px=cfg.tile_face_px, max_tiles=cfg.max_tiles)
             if tiles:
                 f_tile = INPUT_SIZE / side
@@ -301,11 +304,15 @@ def _roi_moved(a: HandRoi, b: HandRoi, tolerance: float) -> bool:
     return max(shift, size, turn) > tolerance
 
 
-def _same_hand(a: Hand, b: Hand, max_dist: float, max_inside: float) -> bool:
+def _same_hand(a: Hand, b: Hand, max_dist: float, max_inside: float, max_iou: float = 0.55) -> bool:
     """True when ``a`` is a second reading of hand ``b``: the median joint distance is under
     ``max_dist`` palm sizes (the larger palm), or at least ``max_inside`` of ``a``'s joints lie inside
     the outline (convex hull) of ``b``'s joints (a misread copy of the same hand; a real hand behind
-    another keeps about half its joints outside, measured 0.52 against 0.81 for a copy)."""
+    another keeps about half its joints outside, measured 0.52 against 0.81 for a copy), or their
+    boxes overlap by more than ``max_iou`` (a copy misread from a tile edge: 0.63; two thumbs up side
+    by side: 0.47)."""
+    if _iou(np.array(a.box), np.array(b.box)) > max_iou:
+        return True
     pa, pb = a.landmarks[:, :2], b.landmarks[:, :2]
     palm = max(float(np.linalg.norm(pa[9] - pa[0])), float(np.linalg.norm(pb[9] - pb[0])), 1e-6)
     if float(np.median(np.linalg.norm(pa - pb, axis=1))) < max_dist * palm:
@@ -313,6 +320,14 @@ def _same_hand(a: Hand, b: Hand, max_dist: float, max_inside: float) -> bool:
     hull = cv2.convexHull(pb.astype(np.float32))
     inside = sum(cv2.pointPolygonTest(hull, (float(x), float(y)), False) >= 0 for x, y in pa)
     return inside >= max_inside * len(pa)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:

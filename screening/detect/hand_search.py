@@ -36,6 +36,18 @@ class Face:
     def width(self) -> float:
         return self.x1 - self.x0
 
+    def person_area(self, width: int, height: int) -> tuple[float, float, float, float]:
+        """Where this person's hands can be (x0, y0, x1, y1), clipped to the photo: about two and a
+        half face widths up and sideways, four down."""
+        w = self.width
+        return (max(0.0, self.x0 - 2.5 * w), max(0.0, self.y0 - 2.0 * w),
+                min(float(width), self.x1 + 2.5 * w), min(float(height), self.y1 + 4.0 * w))
+
+    def has_hand_near(self, palm_boxes: list[np.ndarray], width: int, height: int) -> bool:
+        """True when one of ``palm_boxes`` (x0, y0, x1, y1) is centred in this person's area."""
+        x0, y0, x1, y1 = self.person_area(width, height)
+        return any(x0 <= (b[0] + b[2]) / 2 <= x1 and y0 <= (b[1] + b[3]) / 2 <= y1 for b in palm_boxes)
+
     def scaled(self, factor: float) -> Face:
         return Face(self.x0 * factor, self.y0 * factor, self.x1 * factor, self.y1 * factor, self.score)
 
@@ -113,8 +125,7 @@ def plan_tiles(width: int, height: int, faces: list[Face], *, face_px: float = 4
     # face much larger than the hands) must not leave the tiles as coarse as the pass they extend.
     side = min(side, long_side * max_side)
     # A person's area: hands reach about two face widths up and sideways and four down.
-    areas = [(f.x0 - 2.5 * f.width, f.y0 - 2.0 * f.width, f.x1 + 2.5 * f.width, f.y1 + 4.0 * f.width) for f in small]
-    areas = [(max(0.0, a), max(0.0, b), min(float(width), c), min(float(height), d)) for a, b, c, d in areas]
+    areas = [f.person_area(width, height) for f in small]
     ux0, uy0 = min(a[0] for a in areas), min(a[1] for a in areas)
     ux1, uy1 = max(a[2] for a in areas), max(a[3] for a in areas)
     while True:
