@@ -242,3 +242,34 @@ def test_photo_without_hands_gives_nothing_quickly(registry) -> None:
     elapsed = time.perf_counter() - t0
     assert findings == []
     assert elapsed < 1.0  # ~10-20 ms on a quiet 2-core machine; generous for a loaded CI box
+
+
+# --- hand bookkeeping ----------------------------------------------------------------------------
+
+def _hand_at(dx: float, dy: float, turn_deg: float = 0.0) -> Hand:
+    from test_gestures_pose import make_pose, to_image
+
+    lm = to_image(make_pose("two"), angle_deg=turn_deg) + np.array([dx, dy, 0.0])
+    return Hand(landmarks=lm, world=lm / 1000, presence=0.99, right_score=0.5, roi=HandRoi(0, 0, 100, 0.0))
+
+
+def test_same_hand_read_twice_merges_but_neighbours_do_not() -> None:
+    from screening.detect.gestures import _same_hand
+
+    a = _hand_at(0, 0)
+    assert _same_hand(_hand_at(3, -2), a, 0.15, 0.7)
+    assert not _same_hand(_hand_at(200, 0), a, 0.15, 0.7)  # the next person's hand, 2.5 palms away
+
+
+def test_finger_tilt_tells_raised_from_hanging() -> None:
+    from screening.detect.gestures import _finger_tilt
+
+    assert _finger_tilt(_hand_at(0, 0).landmarks, ("index", "middle")) < 20
+    assert _finger_tilt(_hand_at(0, 0, 180.0).landmarks, ("index", "middle")) > 160
+    assert _finger_tilt(_hand_at(0, 0).landmarks, ("thumb",)) is None
+
+
+def test_hanging_v_is_not_reported(registry) -> None:
+    det = GestureDetector(Runtime(), registry)
+    assert det._reading(_hand_at(300, 300), "photo").pose.pose == "two"
+    assert det._reading(_hand_at(300, 300, 180.0), "photo").pose.pose == "other"
