@@ -188,6 +188,41 @@ def _cmd(pid: int) -> str:
 
 
 RULES: Path | None = None  # a private copy of rules.toml: others may edit the shipped one mid-benchmark
+FACE = Path.home() / ".cache/screening/testdata/face_recognition-1.3.0/obama.jpg"  # from tests/conftest.py
+REGISTRY: Path | None = None  # a registry with work for every detector (see build_registry)
+
+
+def badge() -> np.ndarray:
+    """The logo-like badge that scene() paints on every 7th photo, as a reference logo image."""
+    img = np.full((400, 400, 3), 255, np.uint8)
+    cv2.circle(img, (200, 200), 150, (0, 0, 200), -1)
+    cv2.circle(img, (200, 200), 110, (255, 255, 255), -1)
+    cv2.putText(img, "P", (145, 255), cv2.FONT_HERSHEY_DUPLEX, 5, (0, 0, 0), 12)
+    return img
+
+
+def build_registry(root: Path, face: Path | None) -> Path:
+    """The shipped registry plus a reference logo for one party and, given a face photo, one enrolled
+    candidate: with the shipped registry alone the face and logo detectors return at once, which would
+    flatter the throughput."""
+    from screening.registry import init_registry
+    from screening.registry.logos import add_logo
+
+    if (root / "registry.toml").exists():
+        return root
+    init_registry(root)
+    logo = root.parent / "badge.png"
+    cv2.imwrite(str(logo), badge())
+    add_logo(root, "pkb", [logo])
+    if face is not None and face.is_file():
+        from screening.detect.faces import FaceConfig, FaceEngine
+        from screening.registry.candidates import add_candidate
+        from screening.registry.model import Candidate
+        from screening.runtime.sessions import Runtime
+
+        cand = Candidate(id="bench", name="Bench Candidate", office="dpr", election="pileg2024", party="pkb")
+        add_candidate(root, cand, [face], FaceEngine(Runtime(), FaceConfig()))
+    return root
 
 
 def screen(archive: Path, store: Path, workers: int, detectors: tuple[str, ...] | None, monitor: bool = False):
@@ -204,6 +239,7 @@ def screen(archive: Path, store: Path, workers: int, detectors: tuple[str, ...] 
         quiet=True,
         detectors=detectors,
         rules=str(RULES) if RULES else None,
+        registry=str(REGISTRY) if REGISTRY else None,
     )
     s = run_batch(opts)
     if mon:
@@ -243,6 +279,8 @@ def resume_check(archive: Path, work: Path, workers: int, detectors: tuple[str, 
     store.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "screening", "batch", str(archive), "--store", str(store), "--workers", str(workers),
            "--date", DAY.isoformat(), "--quiet", "--rules", str(RULES)]  # fmt: skip
+    if REGISTRY:
+        cmd += ["--registry", str(REGISTRY)]
     if detectors is not None:
         cmd += ["--detectors", ",".join(detectors)]
     delay = random.Random(seed).uniform(0.25, 0.75) * s.elapsed_s
@@ -276,14 +314,21 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path, default=None, help="keep the archive and stores here")
     ap.add_argument("--skip", default="", help="comma list of parts to skip: throughput,memory,resume")
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--registry", default="bench", help="'bench' (a logo, a face if --face), 'shipped', or a folder")
+    ap.add_argument("--face", type=Path, default=FACE, help="a one-face photo to enrol in the bench registry")
     args = ap.parse_args()
     detectors = None if args.detectors is None else tuple(d for d in args.detectors.split(",") if d)
     skip = set(args.skip.split(","))
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_batch_"))
     work.mkdir(parents=True, exist_ok=True)
-    global RULES
+    global RULES, REGISTRY
     RULES = work / "rules.toml"
     shutil.copyfile(rules_path(), RULES)
+    if args.registry == "bench":
+        REGISTRY = build_registry(work / "registry", args.face)
+    elif args.registry != "shipped":
+        REGISTRY = Path(args.registry)
+    print(f"registry: {REGISTRY or 'shipped'}")
     archive = work / f"archive_{args.photos}.zip"
     if not archive.exists():
         print(f"building {archive} ({args.photos} files of {SIZE[0]}x{SIZE[1]})...", file=sys.stderr, flush=True)

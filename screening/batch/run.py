@@ -153,6 +153,8 @@ class BatchRun:
             self.progress.resumed()
             return
         prior = self.store.photo(key)
+        if prior is not None and entry.size is not None and prior.size is not None and prior.size != entry.size:
+            prior = None  # the file changed under the same name since it was screened: screen it as new
         if prior is not None and not all_mode:
             if prior.error_code:
                 self.progress.resumed()

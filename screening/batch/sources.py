@@ -73,8 +73,8 @@ class Entry:
                 self._head = _read_upto(self._stream, SNIFF_BYTES)
             except SourceError:
                 raise
-            except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, RuntimeError, ValueError) as exc:
-                raise SourceError("read_error", f"cannot read: {exc}") from exc
+            except Exception as exc:  # hostile bytes raise anything (zlib.error, LZMAError...): one file's problem
+                raise SourceError("read_error", f"cannot read: {type(exc).__name__}: {exc}") from exc
         return self._head
 
     def read(self, max_bytes: int) -> bytes:
@@ -85,8 +85,8 @@ class Entry:
         assert self._stream is not None
         try:
             rest = _read_upto(self._stream, max_bytes + 1 - len(head))
-        except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, RuntimeError, ValueError) as exc:
-            raise SourceError("read_error", f"cannot read: {exc}") from exc
+        except Exception as exc:  # a corrupt member (bad CRC, broken deflate stream) is that member's error
+            raise SourceError("read_error", f"cannot read: {type(exc).__name__}: {exc}") from exc
         data = head + rest
         if len(data) > max_bytes:
             raise SourceError("too_large", f"more than the limit of {max_bytes / 1e6:.0f} MB")
@@ -199,7 +199,9 @@ def iter_folder(root: Path) -> Iterator[Entry]:
     """Files under ``root``, recursively and sorted. Symlinks are followed only while they stay inside
     ``root``; an archive found in the folder is read in place (one level: no archives in archives)."""
     real_root = os.path.realpath(root)
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
+    unreadable: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable.append):
+        yield from _unlistable(root, unreadable)
         dirnames.sort()
         names = sorted(filenames)
         # os.walk lists symlinks to folders among dirnames and does not descend: count them.
@@ -212,6 +214,15 @@ def iter_folder(root: Path) -> Iterator[Entry]:
             rel = os.path.relpath(full, root).replace(os.sep, "/")
             key = Key(str(root), rel)
             yield from _folder_file(full, key, real_root)
+    yield from _unlistable(root, unreadable)
+
+
+def _unlistable(root: Path, errors: list[OSError]) -> Iterator[Entry]:
+    # A folder we may not list becomes an error row, not a silent hole in the results.
+    while errors:
+        err = errors.pop()
+        rel = os.path.relpath(err.filename or root, root).replace(os.sep, "/")
+        yield Entry(Key(str(root), rel + "/"), None, error=SourceError("read_error", f"cannot list: {err.strerror}"))
 
 
 def _folder_file(full: str, key: Key, real_root: str) -> Iterator[Entry]:
@@ -245,7 +256,7 @@ def iter_zip(path: Path, source: str, *, prefix: str = "") -> Iterator[Entry]:
     """Members of a zip archive, in archive order, checked against bombs, encryption and unsafe names."""
     try:
         zf = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+    except Exception as exc:  # BadZipFile, OSError, ValueError, struct errors on a mangled directory
         err = SourceError("archive_error", f"not a readable zip: {exc}")
         yield Entry(Key(source, prefix.removesuffix(ARCHIVE_SEP)), None, error=err)
         return
@@ -287,7 +298,7 @@ def iter_tar(path: Path, source: str, *, prefix: str = "") -> Iterator[Entry]:
     archive_key = Key(source, prefix.removesuffix(ARCHIVE_SEP))
     try:
         tf = tarfile.open(path, mode="r:*")
-    except (OSError, tarfile.TarError, EOFError) as exc:
+    except Exception as exc:
         if archive_key.member:
             yield Entry(archive_key, None, skip="not_image")  # e.g. a .gz of something else in a folder
         else:
@@ -297,7 +308,7 @@ def iter_tar(path: Path, source: str, *, prefix: str = "") -> Iterator[Entry]:
         while True:
             try:
                 info = tf.next()
-            except (OSError, tarfile.TarError, EOFError) as exc:
+            except Exception as exc:  # a truncated or corrupt stream ends the archive, not the run
                 yield Entry(archive_key, None, error=SourceError("archive_error", f"the archive is damaged: {exc}"))
                 return
             if info is None:
