@@ -6,7 +6,8 @@ Pipeline per photo (working copy, long side <= 1600):
 2. faces (YuNet, ~3-10 ms) decide whether people are too small for step 1; if so, and step 1 saw
    no hand near them, the palm model also runs on tiles around them (at most ``max_tiles``);
 3. palms from all passes are merged (weighted NMS), and each becomes a rotated hand region for the
-   landmark model (~4 ms, twice with ``refine``); hands whose presence is low are dropped;
+   landmark model (~4 ms; again through the landmarks' own region when the first fit is poor);
+   hands whose presence is low are dropped;
 4. if the whole-photo pass found hands, it runs once more with them painted out, for a hand hidden
    behind another; hands read twice (same joints) are merged;
 5. if no hand was found, the landmark model also reads the whole photo as one hand region, for
@@ -36,27 +37,27 @@ from screening.registry import Registry
 class GestureConfig:
     """Settings from ``[detectors.gestures]`` in rules.toml (see the comments there)."""
 
-    palm_score: float = 0.4
-    palm_nms_iou: float = 0.3
-    presence_min: float = 0.7
-    max_hands: int = 16
-    refine: bool = True
-    refine_below: float = 0.9
-    refine_moved: float = 0.5
-    frame_gate_score: float = 0.2
-    frame_small_side: int = 480
-    frame_pass: bool = True
-    tiles: bool = True
-    face_score: float = 0.6
-    tile_face_px: float = 40.0
-    max_tiles: int = 12
-    occlusion_pass: bool = True
-    occlusion_grow: float = 1.25
-    same_hand_dist: float = 0.15
-    same_hand_inside: float = 0.7
-    report_other: bool = False
-    max_finger_tilt: float = 110.0
-    min_score: float = 0.0
+    palm_score: float = 0.4  # palm detector score to read a palm (MediaPipe: 0.5; small palms need less)
+    palm_nms_iou: float = 0.3  # IoU above which palm candidates are one palm (MediaPipe's value)
+    presence_min: float = 0.7  # landmark model hand presence to keep a hand (devset hands >= 0.87)
+    max_hands: int = 16  # hands per photo at most (each costs one or two ~4 ms landmark runs)
+    refine: bool = True  # re-read a poorly fitting hand through its landmarks' own region
+    refine_below: float = 0.9  # ... when its presence is below this
+    refine_moved: float = 0.5  # ... or that region moved/turned/grew by more than this (see _roi_moved)
+    frame_gate_score: float = 0.2  # a weak palm at least this sure lets the whole-frame pass run
+    frame_small_side: int = 480  # photos this small (hand crops) always get the whole-frame pass
+    frame_pass: bool = True  # read the whole photo as one hand when no palm was found
+    tiles: bool = True  # search tiles around people too small for the whole-photo pass
+    face_score: float = 0.6  # YuNet score for a face that guides the tiles
+    tile_face_px: float = 40.0  # faces narrower than this (model pixels) get tiles that zoom them to it
+    max_tiles: int = 12  # tiles per photo at most (each ~5 ms); tiles grow to fit
+    occlusion_pass: bool = True  # look again with the found hands painted out (a hand behind a hand)
+    occlusion_grow: float = 1.25  # how far beyond its joints a found hand is painted out
+    same_hand_dist: float = 0.15  # median joint distance (palm sizes) under which two readings are one hand
+    same_hand_inside: float = 0.7  # share of joints inside another hand's outline that makes a copy
+    report_other: bool = False  # also report hands whose pose has no name
+    max_finger_tilt: float = 110.0  # raised fingers pointing further from up than this read as resting
+    min_score: float = 0.0  # findings scoring below this are dropped
     pose: PoseThresholds = field(default_factory=PoseThresholds)
 
     @classmethod
