@@ -54,6 +54,8 @@ def main() -> int:
     parser.add_argument("--verbose", "-v", action="store_true")
     parser.add_argument("--no-refine", action="store_true", help="one landmark pass per hand")
     parser.add_argument("--mirror", action="store_true", help="flip every photo left-right first")
+    parser.add_argument("--signed", action="store_true",
+                        help="feed the palm model [-1, 1] instead of [0, 1] (to check the normalisation)")
     parser.add_argument("--rotate", action="store_true", help="turn every photo a quarter clockwise first")
     args = parser.parse_args()
     root = args.devset / "gesture"
@@ -67,6 +69,12 @@ def main() -> int:
     from screening.runtime.sessions import Runtime
 
     detector = GestureDetector(Runtime(), load_registry(None), GestureConfig(refine=not args.no_refine))
+    if args.signed:
+        from screening.detect.hand_palm import PalmDetector
+
+        cfg = detector.config
+        detector.palms = PalmDetector(detector.runtime, min_score=cfg.palm_score, nms_iou=cfg.palm_nms_iou,
+                                      signed_input=True)
     detector.warmup()
     timings: list[float] = []
 

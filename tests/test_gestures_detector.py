@@ -273,3 +273,9 @@ def test_hanging_v_is_not_reported(registry) -> None:
     det = GestureDetector(Runtime(), registry)
     assert det._reading(_hand_at(300, 300), "photo").pose.pose == "two"
     assert det._reading(_hand_at(300, 300, 180.0), "photo").pose.pose == "other"
+
+
+def test_weighted_nms_survives_a_degenerate_box() -> None:
+    kp = np.zeros((7, 2))
+    out = weighted_nms([Palm(0.9, np.array([5.0, 5, 5, 5]), kp), Palm(0.8, np.array([0.0, 0, 10, 10]), kp)], 0.3)
+    assert len(out) == 2

@@ -97,6 +97,7 @@ def weighted_nms(palms: list[Palm], iou_threshold: float) -> list[Palm]:
         if not alive[i]:
             continue
         overlap = box_iou(lead.box, boxes) > iou_threshold
+        overlap[i] = True  # a degenerate box (zero area) does not overlap itself
         members = np.flatnonzero(overlap & alive)
         alive[members] = False
         weights = np.array([order[m].score for m in members], dtype=np.float32)
