@@ -1,0 +1,238 @@
+"""Local features for logo matching: RootSIFT keypoints of photos and of enrolled reference logos.
+
+A reference logo is cropped to its foreground, brought to a canonical size and described at several
+scales (so that a logo printed small or photographed from afar still finds descriptors computed at a
+comparable blur), plus an appearance thumbnail and colour histogram used by verification. Everything
+a reference yields is cached per image content (sha256) and :data:`FEATURE_VERSION`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+# Bump whenever extraction changes: cached reference features with another version are recomputed.
+FEATURE_VERSION = "rootsift-ms3-tilt4-v2"
+
+REF_SIDE = 400  # canonical long side of a reference logo crop, in pixels
+REF_SCALES = (1.0, 0.5, 0.25)  # reference pyramid levels described (coordinates map back to canonical)
+TILT = 0.6  # foreshortening of the simulated oblique views (about 53 degrees off axis)
+TILT_SCALES = (1.0, 0.5)
+THUMB_SIDE = 64  # long side of the appearance thumbnail used by verification
+MIN_LEVEL_SIDE = 40  # a pyramid level smaller than this has too few pixels for SIFT
+
+
+@dataclass(frozen=True)
+class Features:
+    """Keypoints and descriptors: positions (N,2), sizes (N,), angles in degrees (N,), RootSIFT (N,128)."""
+
+    xy: np.ndarray
+    size: np.ndarray
+    angle: np.ndarray
+    desc: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.xy.shape[0])
+
+    @staticmethod
+    def empty() -> Features:
+        return Features(
+            np.zeros((0, 2), np.float32),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.float32),
+            np.zeros((0, 128), np.float32),
+        )
+
+
+@dataclass(frozen=True)
+class ReferenceFeatures:
+    """What matching and verification need from one reference logo image.
+
+    Coordinates are in the canonical crop frame of size ``width`` x ``height``; ``thumb`` is the crop
+    at :data:`THUMB_SIDE` (BGR), ``mask`` its foreground (uint8 0/255), ``hist`` the hue-saturation
+    histogram of the foreground and ``chroma`` the mean saturation (0..1): achromatic logos (chrome,
+    black on white) skip the colour check.
+    """
+
+    features: Features
+    width: int
+    height: int
+    thumb: np.ndarray
+    mask: np.ndarray
+    hist: np.ndarray
+    chroma: float
+
+
+def sift(max_features: int = 0, contrast: float = 0.04) -> cv2.SIFT:
+    """A SIFT extractor (OpenCV main module). Instances are cheap; make one per call for thread safety."""
+    return cv2.SIFT_create(nfeatures=max_features, contrastThreshold=contrast)
+
+
+def extract(gray: np.ndarray, *, max_features: int = 0, contrast: float = 0.04) -> Features:
+    """RootSIFT features of a grayscale uint8 image (Arandjelovic & Zisserman: L1-normalise, square root;
+    Euclidean distance then compares like the Hellinger kernel, which matches better than raw SIFT)."""
+    kps, desc = sift(max_features, contrast).detectAndCompute(gray, None)
+    if desc is None or not kps:
+        return Features.empty()
+    desc = desc.astype(np.float32)
+    desc /= np.maximum(desc.sum(axis=1, keepdims=True), 1e-7)
+    np.sqrt(desc, out=desc)
+    xy = np.array([k.pt for k in kps], np.float32)
+    size = np.array([k.size for k in kps], np.float32)
+    angle = np.array([k.angle for k in kps], np.float32)
+    return Features(xy, size, angle, desc)
+
+
+def foreground_box(bgr: np.ndarray) -> tuple[int, int, int, int]:
+    """Box (x, y, w, h) around what differs from the image border colour (the logo on its backdrop)."""
+    h, w = bgr.shape[:2]
+    border = np.concatenate([bgr[0], bgr[-1], bgr[:, 0], bgr[:, -1]]).astype(np.int16)
+    bg = np.median(border, axis=0)
+    diff = np.abs(bgr.astype(np.int16) - bg).max(axis=2)
+    mask = (diff > 40).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 0.01 * w * h:  # nothing stands out: the whole image is the logo
+        return 0, 0, w, h
+    x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+    mx, my = max(2, (x1 - x0) // 25), max(2, (y1 - y0) // 25)
+    x0, y0 = max(0, x0 - mx), max(0, y0 - my)
+    x1, y1 = min(w, x1 + mx), min(h, y1 + my)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _foreground_mask(bgr: np.ndarray) -> np.ndarray:
+    border = np.concatenate([bgr[0], bgr[-1], bgr[:, 0], bgr[:, -1]]).astype(np.int16)
+    bg = np.median(border, axis=0)
+    diff = np.abs(bgr.astype(np.int16) - bg).max(axis=2)
+    mask = np.where(diff > 40, 255, 0).astype(np.uint8)
+    if mask.mean() < 255 * 0.05:  # a logo that is all backdrop-coloured: use everything
+        mask[:] = 255
+    return mask
+
+
+def hs_histogram(bgr: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Normalised hue-saturation histogram (18 x 4 bins, weak saturations dropped so greys do not vote)."""
+    hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
+    hist = cv2.calcHist([hsv], [0, 1], mask, [18, 4], [0, 180, 40, 256])
+    total = float(hist.sum())
+    return (hist / total).astype(np.float32) if total > 0 else hist.astype(np.float32)
+
+
+def describe_reference(bgr: np.ndarray) -> ReferenceFeatures:
+    """Crop a reference logo image to its foreground and describe it (see :class:`ReferenceFeatures`)."""
+    x, y, w, h = foreground_box(bgr)
+    crop = bgr[y : y + h, x : x + w]
+    f = REF_SIDE / max(w, h)
+    cw, ch = max(8, round(w * f)), max(8, round(h * f))
+    canon = cv2.resize(crop, (cw, ch), interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+    # Pad with the backdrop colour so that the logo's outer contour (a circle, a shield) gives keypoints too.
+    pad = REF_SIDE // 8
+    canon_p = cv2.copyMakeBorder(canon, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    gray = cv2.cvtColor(canon_p, cv2.COLOR_BGR2GRAY)
+    parts: list[Features] = []
+    for view, levels in _views():
+        parts += _describe_view(gray, view, levels, pad, max(cw, ch))
+    features = _stack(parts)
+    tf = THUMB_SIDE / max(cw, ch)
+    thumb = cv2.resize(canon, (max(4, round(cw * tf)), max(4, round(ch * tf))), interpolation=cv2.INTER_AREA)
+    mask = _foreground_mask(thumb)
+    hsv = cv2.cvtColor(thumb, cv2.COLOR_BGR2HSV)
+    chroma = float(hsv[:, :, 1][mask > 0].mean() / 255.0) if (mask > 0).any() else 0.0
+    return ReferenceFeatures(features, cw, ch, thumb, mask, hs_histogram(thumb, mask), chroma)
+
+
+def _views() -> list[tuple[np.ndarray, tuple[float, ...]]]:
+    """Linear maps of the reference to describe it under: itself, and tilted about four axes
+    (affine simulation as in ASIFT), so that a logo on a banner seen at an angle or on a shirt that
+    curves away still meets descriptors computed under a similar foreshortening."""
+    views: list[tuple[np.ndarray, tuple[float, ...]]] = [(np.eye(2), REF_SCALES)]
+    for axis in np.deg2rad([0.0, 45.0, 90.0, 135.0]):
+        c, s = np.cos(axis), np.sin(axis)
+        rot = np.array([[c, -s], [s, c]])
+        views.append((rot @ np.diag([TILT, 1.0]) @ rot.T, TILT_SCALES))
+    return views
+
+
+def _describe_view(
+    gray: np.ndarray, view: np.ndarray, levels: tuple[float, ...], pad: int, side: int
+) -> list[Features]:
+    """SIFT of the padded canonical reference under ``view`` at each pyramid level, mapped back to the
+    canonical (unpadded) frame: positions, sizes and orientations."""
+    if np.allclose(view, np.eye(2)):
+        warped, shift = gray, np.zeros(2)
+    else:
+        h, w = gray.shape
+        corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64) @ view.T
+        shift = -corners.min(axis=0)
+        span = np.ceil(corners.max(axis=0) + shift).astype(int)
+        affine = np.hstack([view, shift[:, None]])
+        size = (int(span[0]), int(span[1]))
+        warped = cv2.warpAffine(gray, affine, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    inv = np.linalg.inv(view)
+    det = float(abs(np.linalg.det(view)))
+    out: list[Features] = []
+    for s in levels:
+        if side * s < MIN_LEVEL_SIDE:
+            continue
+        level = warped if s == 1.0 else cv2.resize(warped, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        feats = extract(level, contrast=0.02)
+        if len(feats) == 0:
+            continue
+        pts = (feats.xy.astype(np.float64) / s - shift) @ inv.T - pad
+        ang = np.deg2rad(feats.angle.astype(np.float64))
+        d = np.stack([np.cos(ang), np.sin(ang)], axis=1) @ inv.T
+        angle = np.mod(np.rad2deg(np.arctan2(d[:, 1], d[:, 0])), 360.0)
+        size = feats.size / s / np.sqrt(det)
+        out.append(Features(pts.astype(np.float32), size.astype(np.float32), angle.astype(np.float32), feats.desc))
+    return out
+
+
+def _stack(parts: list[Features]) -> Features:
+    if not parts:
+        return Features.empty()
+    return Features(
+        np.concatenate([p.xy for p in parts]).astype(np.float32),
+        np.concatenate([p.size for p in parts]).astype(np.float32),
+        np.concatenate([p.angle for p in parts]).astype(np.float32),
+        np.concatenate([p.desc for p in parts]).astype(np.float32),
+    )
+
+
+# --- cache ---------------------------------------------------------------------------------------
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cache_path(cache_dir: Path, sha256: str) -> Path:
+    """Where the features of the image with this content are cached (version in the name)."""
+    return cache_dir / f"{sha256}.{FEATURE_VERSION}.npz"
+
+
+def save_reference(path: Path, ref: ReferenceFeatures) -> None:
+    """Write reference features atomically (a half-written cache file must never be read)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    f = ref.features
+    np.savez(
+        tmp, xy=f.xy, size=f.size, angle=f.angle, desc=f.desc, dims=np.array([ref.width, ref.height]),
+        thumb=ref.thumb, mask=ref.mask, hist=ref.hist, chroma=np.array([ref.chroma]),
+    )  # fmt: skip
+    tmp.replace(path)
+
+
+def load_reference(path: Path) -> ReferenceFeatures | None:
+    """Read cached reference features; ``None`` when absent or unreadable (then it is recomputed)."""
+    try:
+        with np.load(path) as z:
+            feats = Features(z["xy"], z["size"], z["angle"], z["desc"])
+            w, h = (int(v) for v in z["dims"])
+            return ReferenceFeatures(feats, w, h, z["thumb"], z["mask"], z["hist"], float(z["chroma"][0]))
+    except (OSError, KeyError, ValueError):
+        return None

@@ -1,0 +1,115 @@
+"""One nearest-neighbour index over the descriptors of every enrolled reference logo.
+
+All references are stacked into one FLANN forest (randomised kd-trees with a fixed number of leaf
+checks), so the cost of a query grows roughly with the logarithm of the number of references, not
+linearly as one matcher per reference would. The ratio test compares the best neighbour with the
+best *competing* one: a neighbour from another party, or from elsewhere in the same reference image.
+Neighbours that are the same logo point (another pyramid level, another image of the same party)
+do not compete, otherwise a party enrolled with three images would veto its own matches.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from screening.detect.logo_features import REF_SIDE, Features, ReferenceFeatures
+
+_FLANN_KDTREE = 1
+SAME_POINT_RADIUS = 0.04 * REF_SIDE  # canonical pixels within which two reference keypoints are "the same point"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One enrolled logo image: who it belongs to and what was computed from it."""
+
+    party: str
+    file: str  # path inside the registry
+    features: ReferenceFeatures
+
+
+@dataclass(frozen=True)
+class Matches:
+    """Tentative correspondences that passed the ratio test (one per photo keypoint).
+
+    ``q`` indexes the photo features, ``r`` the stacked reference features, ``ref`` the reference
+    image, ``ratio`` is best / competing distance (lower is more distinctive).
+    """
+
+    q: np.ndarray
+    r: np.ndarray
+    ref: np.ndarray
+    ratio: np.ndarray
+
+
+class LogoIndex:
+    """Stacked reference descriptors plus who owns each row; thread-safe queries."""
+
+    def __init__(self, references: list[Reference], *, trees: int = 4, checks: int = 48, neighbours: int = 4) -> None:
+        self.references = references
+        self.checks = checks
+        self.neighbours = neighbours
+        feats = [r.features.features for r in references]
+        self.xy = np.concatenate([f.xy for f in feats]) if feats else np.zeros((0, 2), np.float32)
+        self.size = np.concatenate([f.size for f in feats]) if feats else np.zeros(0, np.float32)
+        self.angle = np.concatenate([f.angle for f in feats]) if feats else np.zeros(0, np.float32)
+        self.desc = (
+            np.ascontiguousarray(np.concatenate([f.desc for f in feats])) if feats else np.zeros((0, 128), np.float32)
+        )
+        self.ref = (
+            np.concatenate([np.full(len(f), i, np.int32) for i, f in enumerate(feats)])
+            if feats
+            else np.zeros(0, np.int32)
+        )
+        parties = sorted({r.party for r in references})
+        party_code = {p: i for i, p in enumerate(parties)}
+        self.party = np.array([party_code[references[i].party] for i in self.ref], np.int32)
+        self._trees = trees
+        self._local = threading.local()
+
+    def __len__(self) -> int:
+        return int(self.desc.shape[0])
+
+    def _flann(self) -> cv2.flann.Index:
+        # FLANN's index object is not documented as thread-safe for concurrent searches: one per thread,
+        # all built from the same read-only arrays (a few tens of ms each, once).
+        index = getattr(self._local, "index", None)
+        if index is None:
+            index = cv2.flann.Index(self.desc, {"algorithm": _FLANN_KDTREE, "trees": self._trees})
+            self._local.index = index
+        return index
+
+    def warmup(self) -> None:
+        if len(self):
+            self._flann()
+
+    def query(self, photo: Features, ratio: float) -> Matches:
+        """Match photo descriptors against every reference at once and keep distinctive matches."""
+        empty = Matches(*(np.zeros(0, np.int32) for _ in range(3)), np.zeros(0, np.float32))
+        if len(photo) == 0 or len(self) < 2:
+            return empty
+        k = min(self.neighbours, len(self))
+        idx, dist = self._flann().knnSearch(photo.desc, k, params={"checks": self.checks})
+        idx = idx.astype(np.int64)
+        valid = idx >= 0
+        idx = np.where(valid, idx, 0)
+        d = np.sqrt(np.maximum(dist.astype(np.float32), 0.0))
+        best = idx[:, 0]
+        # Which neighbours compete with the best one (see module docstring).
+        same_party = self.party[idx] == self.party[best][:, None]
+        same_ref = self.ref[idx] == self.ref[best][:, None]
+        near = np.linalg.norm(self.xy[idx] - self.xy[best][:, None, :], axis=2) < SAME_POINT_RADIUS
+        competes = valid & ~(same_party & (~same_ref | near))
+        competes[:, 0] = False
+        has = competes.any(axis=1)
+        first = np.argmax(competes, axis=1)
+        second = np.where(has, d[np.arange(len(d)), first], d[:, -1])
+        r = d[:, 0] / np.maximum(second, 1e-6)
+        keep = valid[:, 0] & (r < ratio)
+        q = np.nonzero(keep)[0].astype(np.int32)
+        return Matches(
+            q, best[keep].astype(np.int32), self.ref[best[keep]].astype(np.int32), r[keep].astype(np.float32)
+        )

@@ -1,0 +1,368 @@
+"""From tentative matches to verified logo instances.
+
+RANSAC over all of a reference's matches fails on real photos in both directions: a logo that covers
+2 % of a busy photo contributes 8 true matches among hundreds of chance ones (RANSAC never samples
+them together), and a handful of repeated scene points yields a homography that RANSAC happily
+accepts. So, as in Lowe (2004):
+
+1. every match predicts a similarity (scale, rotation, logo centre) from its two keypoints; a Hough
+   vote over those predictions groups consistent matches, one cluster per candidate instance;
+2. each cluster seeds an affine fit, which recruits the reference's other matches, and a homography
+   is fitted to those by RANSAC (threshold relative to the instance size, loose enough for cloth);
+3. the fit must then pass every check below: enough distinct inliers spread over the logo, a
+   well-conditioned homography whose projected outline is convex, not tiny, not mirrored and not
+   wildly foreshortened, keypoint scales that agree with it, a large share of the photo's keypoints
+   inside the outline explained by it, and an appearance check of the photo region warped back onto
+   the reference (edge alignment, plus colour for coloured logos);
+4. accepted inliers are removed and the next cluster is tried, so several instances are found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from screening.detect.logo_features import Features, ReferenceFeatures, hs_histogram
+from screening.detect.logo_index import LogoIndex, Matches
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    """Thresholds of geometric and appearance verification (documented in rules.toml)."""
+
+    min_votes: int = 4
+    min_inliers: int = 8
+    min_inlier_ratio: float = 0.35
+    min_coverage: float = 0.08
+    min_spread: float = 0.10
+    min_side_px: float = 14.0
+    max_aspect_change: float = 3.0
+    max_perspective: float = 2.5
+    max_scale_disagreement: float = 2.0
+    reproj_fraction: float = 0.035
+    min_edge_similarity: float = 0.30
+    min_colour_similarity: float = 0.30
+    colour_min_chroma: float = 0.25
+    max_clusters: int = 24
+    max_instances_per_reference: int = 6
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One verified occurrence of a reference logo in the detection image."""
+
+    ref: int
+    homography: np.ndarray  # canonical reference frame -> detection image
+    quad: np.ndarray  # (4,2) projected outline in detection-image pixels
+    inliers: int
+    inlier_ratio: float
+    coverage: float
+    spread: float
+    edge_similarity: float
+    colour_similarity: float | None
+    score: float
+
+    def box(self) -> tuple[float, float, float, float]:
+        x0, y0 = self.quad.min(axis=0)
+        x1, y1 = self.quad.max(axis=0)
+        return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
+
+
+def find_instances(
+    index: LogoIndex, matches: Matches, photo: Features, bgr: np.ndarray, cfg: VerifyConfig
+) -> list[Instance]:
+    """Every verified instance of every reference, before cross-reference suppression."""
+    found: list[Instance] = []
+    if len(matches.q) < cfg.min_inliers:
+        return found
+    refs, counts = np.unique(matches.ref, return_counts=True)
+    for ref_id, count in zip(refs.tolist(), counts.tolist(), strict=True):
+        if count < cfg.min_inliers:
+            continue
+        sel = np.nonzero(matches.ref == ref_id)[0]
+        found += _instances_of(index, ref_id, matches, sel, photo, bgr, cfg)
+    return found
+
+
+def suppress(instances: list[Instance], iou: float = 0.3) -> list[Instance]:
+    """Keep the best-scoring instance where boxes overlap (another image of the same party, or a
+    weaker claim by another party on the same spot)."""
+    kept: list[Instance] = []
+    for inst in sorted(instances, key=lambda i: i.score, reverse=True):
+        if all(_overlap(inst.box(), k.box()) < iou for k in kept):
+            kept.append(inst)
+    return kept
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    small = min(a[2] * a[3], b[2] * b[3])
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    # Intersection over the smaller box too: a small duplicate inside a big one is still a duplicate.
+    return max(inter / union if union > 0 else 0.0, 0.7 * inter / small if small > 0 else 0.0)
+
+
+# --- per reference ---------------------------------------------------------------------------------
+
+
+def _instances_of(
+    index: LogoIndex, ref_id: int, m: Matches, sel: np.ndarray, photo: Features, bgr: np.ndarray, cfg: VerifyConfig
+) -> list[Instance]:
+    ref = index.references[ref_id].features
+    w, h = ref.width, ref.height
+    rxy = index.xy[m.r[sel]].astype(np.float64)
+    qxy = photo.xy[m.q[sel]].astype(np.float64)
+    scale = photo.size[m.q[sel]] / np.maximum(index.size[m.r[sel]], 1e-3)
+    theta = np.deg2rad(photo.angle[m.q[sel]] - index.angle[m.r[sel]])
+    clusters = _hough(rxy, qxy, scale, theta, (w / 2.0, h / 2.0), max(w, h), cfg)
+    used = np.zeros(len(sel), bool)
+    tried: set[bytes] = set()
+    out: list[Instance] = []
+    for members in clusters:
+        if len(out) >= cfg.max_instances_per_reference:
+            break
+        members = members[~used[members]]
+        if len(members) < cfg.min_votes:
+            continue
+        size = float(np.median(scale[members])) * max(w, h)
+        thr = float(np.clip(cfg.reproj_fraction * size, 2.5, 24.0))
+        fit = _fit(rxy, qxy, members, ~used, thr)
+        if fit is None:
+            continue
+        hmat, inl = fit
+        key = np.packbits(inl).tobytes()
+        if key in tried:  # neighbouring Hough bins often recruit the very same inliers
+            continue
+        tried.add(key)
+        inst = _verify(ref_id, ref, hmat, inl, rxy, qxy, scale, photo, bgr, cfg)
+        if inst is not None:
+            out.append(inst)
+            used |= inl
+    return out
+
+
+def _hough(
+    rxy: np.ndarray, qxy: np.ndarray, scale: np.ndarray, theta: np.ndarray, centre: tuple[float, float],
+    side: float, cfg: VerifyConfig,
+) -> list[np.ndarray]:  # fmt: skip
+    """Clusters of matches agreeing on scale (octave bins), rotation (30 degree bins) and logo centre
+    (bins of half the predicted logo size); each match votes for the 2 nearest bins per dimension."""
+    n = len(rxy)
+    ls = np.log2(np.maximum(scale, 1e-6))
+    sb = np.floor(ls)
+    sb2 = sb + np.where(ls - sb >= 0.5, 1, -1)
+    ad = np.mod(np.rad2deg(theta), 360.0) / 30.0
+    ab = np.floor(ad)
+    ab2 = ab + np.where(ad - ab >= 0.5, 1, -1)
+    c, s = np.cos(theta), np.sin(theta)
+    dx, dy = centre[0] - rxy[:, 0], centre[1] - rxy[:, 1]
+    px = qxy[:, 0] + scale * (c * dx - s * dy)
+    py = qxy[:, 1] + scale * (s * dx + c * dy)
+    keys = []
+    ids = []
+    for sbin in (sb, sb2):
+        unit = 0.5 * side * np.power(2.0, sbin + 0.5)
+        fx, fy = px / unit, py / unit
+        xb, yb = np.floor(fx), np.floor(fy)
+        xb2 = xb + np.where(fx - xb >= 0.5, 1, -1)
+        yb2 = yb + np.where(fy - yb >= 0.5, 1, -1)
+        for abin in (ab, ab2):
+            for xbin in (xb, xb2):
+                for ybin in (yb, yb2):
+                    keys.append(np.stack([sbin, np.mod(abin, 12), xbin, ybin], axis=1))
+                    ids.append(np.arange(n))
+    allkeys = np.concatenate(keys).astype(np.int64)
+    allids = np.concatenate(ids)
+    _, inverse, counts = np.unique(allkeys, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(-counts)
+    clusters: list[np.ndarray] = []
+    for b in order[: cfg.max_clusters]:
+        if counts[b] < cfg.min_votes:
+            break
+        clusters.append(np.unique(allids[inverse == b]))
+    return clusters
+
+
+def _fit(
+    rxy: np.ndarray, qxy: np.ndarray, members: np.ndarray, free: np.ndarray, thr: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Affine seed from the cluster, recruit the reference's free matches, then a RANSAC homography."""
+    a, _ = cv2.estimateAffine2D(
+        rxy[members], qxy[members], method=cv2.RANSAC, ransacReprojThreshold=thr * 1.5, maxIters=200
+    )
+    if a is None:
+        return None
+    pred = rxy @ a[:, :2].T + a[:, 2]
+    recruited = free & (np.linalg.norm(pred - qxy, axis=1) < thr * 2.5)
+    idx = np.nonzero(recruited)[0]
+    if len(idx) < 4:
+        return None
+    hmat, _ = cv2.findHomography(rxy[idx], qxy[idx], cv2.RANSAC, thr, maxIters=500, confidence=0.995)
+    if hmat is None or not np.all(np.isfinite(hmat)) or abs(hmat[2, 2]) < 1e-9:
+        return None
+    hmat = hmat / hmat[2, 2]
+    proj = cv2.perspectiveTransform(rxy.reshape(-1, 1, 2), hmat).reshape(-1, 2)
+    inl = free & (np.linalg.norm(proj - qxy, axis=1) < thr)
+    return hmat, inl
+
+
+def _distinct(points: np.ndarray, cell: float) -> int:
+    if len(points) == 0:
+        return 0
+    return len(np.unique(np.round(points / cell).astype(np.int64), axis=0))
+
+
+@dataclass(frozen=True)
+class Measures:
+    """Evidence for one fitted candidate, before thresholds."""
+
+    inliers: int
+    quad: np.ndarray
+    scale_disagreement: float
+    spread: float
+    inlier_ratio: float
+    coverage: float
+    edge: float
+    colour: float | None
+
+
+def measure(
+    ref: ReferenceFeatures, hmat: np.ndarray, inl: np.ndarray, rxy: np.ndarray, qxy: np.ndarray, scale: np.ndarray,
+    photo: Features, bgr: np.ndarray, cfg: VerifyConfig,
+) -> Measures | None:  # fmt: skip
+    """Measure a fitted candidate; ``None`` when its geometry is impossible for a printed logo."""
+    w, h = ref.width, ref.height
+    # Distinct points on both sides: one scene blob matched by several reference levels is one point.
+    inliers = min(_distinct(rxy[inl], 3.0), _distinct(qxy[inl], 1.5))
+    if inliers < 4:
+        return None
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+    ws = corners @ hmat[2, :2] + hmat[2, 2]
+    if np.any(ws <= 0) or ws.max() / ws.min() > cfg.max_perspective:
+        return None  # the outline crosses the horizon or is foreshortened beyond any real print
+    quad = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), hmat).reshape(-1, 2)
+    if not _good_quad(quad, w / h, cfg):
+        return None
+    img_h, img_w = bgr.shape[:2]
+    cx, cy = quad.mean(axis=0)
+    if not (0 <= cx < img_w and 0 <= cy < img_h):
+        return None
+    # Keypoint scales must agree with the homography's local scale at each inlier.
+    local = _local_scale(hmat, rxy[inl])
+    disagreement = float(np.exp(np.median(np.abs(np.log(np.maximum(scale[inl], 1e-6) / np.maximum(local, 1e-6))))))
+    hull = cv2.convexHull(rxy[inl].astype(np.float32))
+    spread = float(cv2.contourArea(hull)) / float(w * h)
+    inside_matches = int(_inside(quad, qxy).sum())
+    inlier_ratio = inliers / max(inside_matches, inliers)
+    inside_kp = int(_inside(quad, photo.xy.astype(np.float64)).sum())
+    coverage = inliers / max(inside_kp, inliers)
+    edge, colour = _appearance(ref, hmat, bgr)
+    return Measures(inliers, quad, disagreement, spread, inlier_ratio, coverage, edge, colour)
+
+
+def accept(m: Measures, cfg: VerifyConfig) -> bool:
+    """The thresholds (rules.toml ``[detectors.logos]``)."""
+    if m.inliers < cfg.min_inliers or m.scale_disagreement > cfg.max_scale_disagreement:
+        return False
+    if m.spread < cfg.min_spread or m.inlier_ratio < cfg.min_inlier_ratio or m.coverage < cfg.min_coverage:
+        return False
+    if m.edge < cfg.min_edge_similarity:
+        return False
+    return m.colour is None or m.colour >= cfg.min_colour_similarity
+
+
+def score(m: Measures) -> float:
+    strength = 1.0 - np.exp(-m.inliers / 15.0)
+    look = m.edge if m.colour is None else 0.5 * (m.edge + m.colour)
+    return float(np.clip(0.4 * strength + 0.3 * min(1.0, m.inlier_ratio / 0.7) + 0.3 * min(1.0, look / 0.7), 0, 1))
+
+
+def _verify(
+    ref_id: int, ref: ReferenceFeatures, hmat: np.ndarray, inl: np.ndarray, rxy: np.ndarray, qxy: np.ndarray,
+    scale: np.ndarray, photo: Features, bgr: np.ndarray, cfg: VerifyConfig,
+) -> Instance | None:  # fmt: skip
+    m = measure(ref, hmat, inl, rxy, qxy, scale, photo, bgr, cfg)
+    if m is None or not accept(m, cfg):
+        return None
+    return Instance(ref_id, hmat, m.quad, m.inliers, m.inlier_ratio, m.coverage, m.spread, m.edge, m.colour, score(m))
+
+
+def _good_quad(quad: np.ndarray, aspect: float, cfg: VerifyConfig) -> bool:
+    """Convex, same winding as the reference (not mirrored), not tiny, corners not too sharp."""
+    edges = np.roll(quad, -1, axis=0) - quad
+    cross = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    if not np.all(cross > 0):  # reference corners run clockwise on screen (y down) -> positive crosses
+        return False
+    lengths = np.linalg.norm(edges, axis=1)
+    if lengths.min() < cfg.min_side_px:
+        return False
+    cosines = -np.sum(edges * np.roll(edges, -1, axis=0), axis=1) / (lengths * np.roll(lengths, -1) + 1e-9)
+    if np.any(np.abs(cosines) > np.cos(np.deg2rad(30))):  # interior angles within 30..150 degrees
+        return False
+    width = 0.5 * (lengths[0] + lengths[2])
+    height = 0.5 * (lengths[1] + lengths[3])
+    change = (width / height) / aspect
+    return 1.0 / cfg.max_aspect_change <= change <= cfg.max_aspect_change
+
+
+def _local_scale(hmat: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    x, y = pts[:, 0], pts[:, 1]
+    wv = hmat[2, 0] * x + hmat[2, 1] * y + hmat[2, 2]
+    u = (hmat[0, 0] * x + hmat[0, 1] * y + hmat[0, 2]) / wv
+    v = (hmat[1, 0] * x + hmat[1, 1] * y + hmat[1, 2]) / wv
+    j00 = (hmat[0, 0] - u * hmat[2, 0]) / wv
+    j01 = (hmat[0, 1] - u * hmat[2, 1]) / wv
+    j10 = (hmat[1, 0] - v * hmat[2, 0]) / wv
+    j11 = (hmat[1, 1] - v * hmat[2, 1]) / wv
+    return np.sqrt(np.abs(j00 * j11 - j01 * j10))
+
+
+def _inside(quad: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Points inside a convex, positively wound quadrilateral."""
+    ok = np.ones(len(pts), bool)
+    for i in range(4):
+        a, b = quad[i], quad[(i + 1) % 4]
+        ok &= (b[0] - a[0]) * (pts[:, 1] - a[1]) - (b[1] - a[1]) * (pts[:, 0] - a[0]) >= 0
+    return ok
+
+
+def _appearance(ref: ReferenceFeatures, hmat: np.ndarray, bgr: np.ndarray) -> tuple[float, float | None]:
+    """Warp the photo region back onto the reference thumbnail; compare edges, and colour if it has any."""
+    th, tw = ref.thumb.shape[:2]
+    to_thumb = np.diag([tw / ref.width, th / ref.height, 1.0])
+    warp = hmat @ np.linalg.inv(to_thumb)  # thumbnail -> photo
+    patch = cv2.warpPerspective(
+        bgr, warp, (tw, th), flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+    )
+    edge = _edge_similarity(ref.thumb, patch)
+    colour = None
+    if ref.chroma >= 0.25:
+        colour = float(np.minimum(ref.hist, hs_histogram(patch, ref.mask)).sum())
+    return edge, colour
+
+
+def _edge_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean |cos| between gradient directions, weighted by gradient strength: 1 when every edge lines
+    up, about 0.64 for unrelated structure... minus that chance level, rescaled to 0..1. Contrast
+    inversion (a white-on-dark print of a dark-on-white logo) does not lower it."""
+    ga = _gradients(a)
+    gb = _gradients(b)
+    dot = np.abs(ga[0] * gb[0] + ga[1] * gb[1])
+    na = np.hypot(*ga)
+    nb = np.hypot(*gb)
+    denom = float(np.sqrt((na**2).sum() * (nb**2).sum()))
+    if denom < 1e-6:
+        return 0.0
+    return float(dot.sum() / denom)
+
+
+def _gradients(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    gray = cv2.GaussianBlur(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32), (3, 3), 0.8)
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    return gx, gy

@@ -1,0 +1,136 @@
+"""Party logos: find every enrolled reference logo in a photo (flags, shirts, caps, banners, podiums).
+
+Pipeline: RootSIFT keypoints of the photo at a fixed detection size -> one FLANN index over every
+reference of every party with a party-aware ratio test (:mod:`logo_index`) -> Hough clustering,
+homography fitting and strict geometric + appearance verification, several instances per photo
+(:mod:`logo_verify`) -> overlapping claims resolved in favour of the strongest -> findings.
+
+A registry without enrolled logos (the shipped defaults have none) makes a detector that returns
+at once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import cv2
+import numpy as np
+
+from screening.detect.logo_features import extract
+from screening.detect.logo_index import LogoIndex, Reference
+from screening.detect.logo_verify import VerifyConfig, find_instances, suppress
+from screening.errors import ScreeningError
+from screening.findings import Box, Finding, FindingKind
+from screening.image import LoadedImage
+from screening.registry.logos import reference_features
+from screening.registry.model import Registry
+
+
+@dataclass(frozen=True)
+class LogoConfig:
+    """Settings of ``[detectors.logos]`` in rules.toml (each documented there)."""
+
+    detect_side: int = 1280  # long side the photo is described at (working copy resized to it)
+    min_side: int = 800  # smaller photos are enlarged to this, so small logos still yield keypoints
+    max_features: int = 8000  # strongest photo keypoints kept (bounds matching time on busy photos)
+    contrast: float = 0.03  # SIFT contrast threshold for the photo (lower finds faint prints)
+    ratio: float = 0.85  # best / best competing neighbour distance (party-aware ratio test)
+    flann_checks: int = 48
+    flann_trees: int = 4
+    overlap: float = 0.3  # overlapping instances (any party) keep only the best
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> LogoConfig:
+        own = {f.name for f in fields(cls)} - {"verify"}
+        ver = {f.name for f in fields(VerifyConfig)}
+        unknown = set(raw) - own - ver
+        if unknown:
+            raise ScreeningError(f"[detectors.logos] has unknown setting(s): {', '.join(sorted(unknown))}")
+        verify = VerifyConfig(**{k: v for k, v in raw.items() if k in ver})
+        return cls(**{k: v for k, v in raw.items() if k in own}, verify=verify)
+
+
+class LogoDetector:
+    """Finds enrolled party logos. Read-only after construction; safe to call from many threads."""
+
+    name = "logos"
+
+    def __init__(self, registry: Registry, config: LogoConfig | None = None) -> None:
+        self.registry = registry
+        self.config = config or LogoConfig()
+        refs: list[Reference] = []
+        if registry.root is not None:
+            for party in registry.parties:
+                for rel in party.logos:
+                    refs.append(Reference(party.id, rel, reference_features(registry.root, rel)))
+        self.index = LogoIndex(refs, trees=self.config.flann_trees, checks=self.config.flann_checks)
+
+    @classmethod
+    def from_config(cls, runtime: Any, registry: Registry, config: dict[str, Any]) -> LogoDetector:
+        """Build from the ``[detectors.logos]`` table; the runtime is unused (no model files)."""
+        return cls(registry, LogoConfig.from_dict(config))
+
+    def warmup(self) -> None:
+        self.index.warmup()
+
+    def detect(self, image: LoadedImage) -> list[Finding]:
+        """Every enrolled logo instance in ``image``; boxes in original pixels."""
+        if len(self.index) == 0:
+            return []
+        t0 = time.perf_counter()
+        gray, factor = self._detection_gray(image)
+        bgr = image.bgr if factor == 1.0 else cv2.resize(image.bgr, (gray.shape[1], gray.shape[0]))
+        cfg = self.config
+        photo = extract(gray, max_features=cfg.max_features, contrast=cfg.contrast)
+        matches = self.index.query(photo, cfg.ratio)
+        instances = suppress(find_instances(self.index, matches, photo, bgr, cfg.verify), cfg.overlap)
+        to_original = image.scale / factor
+        ms = (time.perf_counter() - t0) * 1000.0
+        findings = []
+        for inst in instances:
+            ref = self.index.references[inst.ref]
+            party = self.registry.party(ref.party)
+            x, y, w, h = inst.box()
+            x0, y0 = max(0.0, x), max(0.0, y)
+            x1, y1 = min(float(gray.shape[1]), x + w), min(float(gray.shape[0]), y + h)
+            box = Box(x0, y0, max(0.0, x1 - x0), max(0.0, y1 - y0)).scaled(to_original)
+            detail = {
+                "reference": ref.file,
+                "inliers": inst.inliers,
+                "inlier_ratio": round(inst.inlier_ratio, 3),
+                "coverage": round(inst.coverage, 3),
+                "spread": round(inst.spread, 3),
+                "edge_similarity": round(inst.edge_similarity, 3),
+                "colour_similarity": None if inst.colour_similarity is None else round(inst.colour_similarity, 3),
+                "outline": [
+                    [round(float(px) * to_original, 1), round(float(py) * to_original, 1)] for px, py in inst.quad
+                ],
+                "ms": round(ms, 1),
+            }
+            findings.append(
+                Finding(
+                    kind=FindingKind.LOGO,
+                    label=party.abbreviation if party else ref.party,
+                    score=inst.score,
+                    box=box,
+                    party=ref.party,
+                    election=party.election if party else None,
+                    detail=detail,
+                )
+            )
+        return findings
+
+    def _detection_gray(self, image: LoadedImage) -> tuple[np.ndarray, float]:
+        """The grayscale image keypoints are taken from, and its size relative to the working copy."""
+        h, w = image.bgr.shape[:2]
+        side = max(h, w)
+        target = min(max(side, self.config.min_side), self.config.detect_side)
+        factor = target / side
+        if abs(factor - 1.0) < 1e-3:
+            return image.gray, 1.0
+        interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+        gray = cv2.resize(image.gray, (round(w * factor), round(h * factor)), interpolation=interp)
+        return gray, factor

@@ -1,0 +1,137 @@
+"""Enrol and remove a party's reference logo images, and keep their features cached.
+
+Logo files live in ``logos/<party-id>/<sha256-prefix>.<ext>`` (content-hash names: enrolling the same
+image twice is a no-op, and a name never hides a different image). Reference features are derived
+data under ``.cache/logos/``, keyed by the image sha256 and the feature version, recomputed whenever a
+file's content or the extraction code changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from screening.detect.logo_features import ReferenceFeatures, cache_path, describe_reference, load_reference
+from screening.detect.logo_features import save_reference as _save_cached
+from screening.errors import EnrollmentError, ImageError, RegistryError
+from screening.image import load_image
+from screening.registry.store import CACHE_DIR, load_registry, save_registry
+
+LOGO_DIR = "logos"
+LOGO_CACHE = "logos"
+_EXTENSIONS = {
+    "JPEG": ".jpg",
+    "MPO": ".jpg",
+    "PNG": ".png",
+    "WEBP": ".webp",
+    "BMP": ".bmp",
+    "TIFF": ".tif",
+    "GIF": ".gif",
+}
+
+
+def logo_cache_dir(root: Path) -> Path:
+    return Path(root) / CACHE_DIR / LOGO_CACHE
+
+
+def add_logo(root: str | Path, party_id: str, images: Iterable[str | Path]) -> list[str]:
+    """Copy ``images`` into the registry as reference logos of ``party_id``; return their registry paths.
+
+    Every image must decode (it is checked with the same loader the screener uses) before anything is
+    written. Features are computed now so that the first screening does not pay for them.
+    """
+    root = Path(root)
+    registry = load_registry(root)
+    party = registry.party(party_id)
+    if party is None:
+        known = ", ".join(p.id for p in registry.parties) or "none"
+        raise RegistryError(f"no party '{party_id}' in {root}; known parties: {known}")
+    staged: list[tuple[bytes, str, str]] = []
+    for image in images:
+        path = Path(image)
+        try:
+            data = path.read_bytes()
+            loaded = load_image(data, path=str(path))
+        except OSError as exc:
+            raise EnrollmentError(f"cannot read {path}: {exc.strerror}") from exc
+        except ImageError as exc:
+            raise EnrollmentError(f"{path} is not a usable logo image: {exc.message}") from exc
+        ref = describe_reference(loaded.bgr)
+        if len(ref.features) < 8:
+            raise EnrollmentError(f"{path} has too little detail to be recognised ({len(ref.features)} keypoints)")
+        digest = hashlib.sha256(data).hexdigest()
+        ext = _EXTENSIONS.get(loaded.format or "", path.suffix.lower() or ".img")
+        staged.append((data, digest, f"{LOGO_DIR}/{party_id}/{digest[:16]}{ext}"))
+        _save_cached(cache_path(logo_cache_dir(root), digest), ref)
+    added: list[str] = []
+    logos = list(party.logos)
+    for data, _digest, rel in staged:
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            target.write_bytes(data)
+        if rel not in logos:
+            logos.append(rel)
+        added.append(rel)
+    _save_party_logos(root, registry, party_id, logos)
+    return added
+
+
+def remove_logo(root: str | Path, party_id: str, name: str | None = None) -> list[str]:
+    """Remove one reference logo of ``party_id`` (by file name or registry path), or all when ``name`` is
+    None, with their cached features. Returns the registry paths removed."""
+    root = Path(root)
+    registry = load_registry(root)
+    party = registry.party(party_id)
+    if party is None:
+        raise RegistryError(f"no party '{party_id}' in {root}")
+    if name is None:
+        gone = list(party.logos)
+    else:
+        gone = [rel for rel in party.logos if rel == name or Path(rel).name == name]
+        if not gone:
+            listed = ", ".join(Path(r).name for r in party.logos) or "none"
+            raise RegistryError(f"party '{party_id}' has no logo '{name}'; its logos: {listed}")
+    keep = [rel for rel in party.logos if rel not in gone]
+    still_used = {rel for p in registry.parties if p.id != party_id for rel in p.logos} | set(keep)
+    _save_party_logos(root, registry, party_id, keep)
+    for rel in gone:
+        path = root / rel
+        if rel in still_used or not path.is_file():
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        path.unlink()
+        for cached in logo_cache_dir(root).glob(f"{digest}.*"):
+            cached.unlink(missing_ok=True)
+    return gone
+
+
+def _save_party_logos(root: Path, registry, party_id: str, logos: list[str]) -> None:
+    parties = tuple(dataclasses.replace(p, logos=tuple(logos)) if p.id == party_id else p for p in registry.parties)
+    save_registry(dataclasses.replace(registry, parties=parties), root)
+
+
+def reference_features(root: Path, rel: str) -> ReferenceFeatures:
+    """Features of one enrolled logo file, from the cache when its content and version match."""
+    path = Path(root) / rel
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RegistryError(f"logo {rel} cannot be read: {exc.strerror}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    cached_file = cache_path(logo_cache_dir(root), digest)
+    ref = load_reference(cached_file)
+    if ref is not None:
+        return ref
+    try:
+        loaded = load_image(data, path=str(path))
+    except ImageError as exc:
+        raise RegistryError(f"logo {rel} no longer decodes: {exc.message}") from exc
+    ref = describe_reference(loaded.bgr)
+    try:
+        _save_cached(cached_file, ref)
+    except OSError:  # a read-only registry still screens; it just recomputes next time
+        pass
+    return ref

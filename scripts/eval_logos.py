@@ -1,0 +1,194 @@
+"""Accuracy of the logo detector on synthetic scenes and on the development photos.
+
+Synthetic: the Pemilu 2024 parties each get procedurally drawn logos (``--logos`` images in all),
+enrolled through ``add_logo``; scenes carry 0-2 of them plus distractors (unenrolled party-like logos,
+brand wordmarks, the red-white flag, a Garuda-like emblem) on procedural or devset backgrounds.
+
+Devset: the clean references in ``logo/reference/brand/`` are enrolled as two parties, searched in
+``logo/wild/brand/``, and every other devset photo (face/, text/, gesture/) must yield nothing.
+
+Prints recall (true instances found with the right party), the share of photos without an enrolled
+logo that get any logo finding, and wrong-party findings (a finding that is not an enrolled logo of
+that party at that place).
+
+    python scripts/eval_logos.py [--scenes 120] [--logos 40] [--devset PATH] [--only synthetic|devset]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gen_logo_scenes as gen
+
+from screening.detect.logos import LogoConfig, LogoDetector
+from screening.findings import Finding
+from screening.image import load_image
+from screening.registry import Party, init_registry, load_registry, save_registry
+from screening.registry.logos import add_logo
+from screening.rules import load_rules
+
+DEFAULT_DEVSET = Path(__file__).resolve().parents[2] / "shared" / "devset"
+
+
+def detector_for(root: Path) -> LogoDetector:
+    """The detector with the thresholds of the shipped rules.toml."""
+    cfg = load_rules(None).detector_config("logos")
+    cfg.pop("enabled", None)
+    return LogoDetector(load_registry(root), LogoConfig.from_dict(cfg))
+
+
+def synthetic_registry(root: Path, total: int) -> dict[str, list[np.ndarray]]:
+    """A Pemilu 2024 registry with ``total`` procedurally drawn logo images enrolled; returns the logos."""
+    init_registry(root)
+    reg = load_registry(root)
+    ids = [p.id for p in reg.parties]
+    logos = gen.party_logos(ids, {p.id: p.abbreviation for p in reg.parties}, total)
+    with tempfile.TemporaryDirectory() as tmp:
+        for pid, variants in logos.items():
+            files = []
+            for j, logo in enumerate(variants):
+                f = Path(tmp) / f"{pid}_{j}.png"
+                cv2.imwrite(str(f), gen.reference_image(logo))
+                files.append(f)
+            add_logo(root, pid, files)
+    return logos
+
+
+def _hit(f: Finding, box: tuple[float, float, float, float]) -> bool:
+    fx, fy, fw, fh = f.box.x, f.box.y, f.box.w, f.box.h
+    cx, cy = fx + fw / 2, fy + fh / 2
+    x, y, w, h = box
+    return x <= cx <= x + w and y <= cy <= y + h
+
+
+def eval_synthetic(args: argparse.Namespace) -> None:
+    rng = np.random.default_rng(args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "reg"
+        logos = synthetic_registry(root, args.logos)
+        det = detector_for(root)
+        photos = gen.devset_backgrounds(args.devset) if args.devset.is_dir() else []
+        distractors = gen.distractor_set()
+        truth_n = found_n = 0
+        neg_n = neg_flagged = 0
+        pos_n = wrong_photos = 0
+        findings_n = wrong_findings = 0
+        times: list[float] = []
+        misses: list[str] = []
+        for i in range(args.scenes):
+            use_photo = photos and i % 2 == 1
+            bg = (
+                gen.photo_background(photos[(i // 2) % len(photos)], rng)
+                if use_photo
+                else gen.procedural_background(rng)
+            )
+            positives = 0 if i % 3 == 0 else int(rng.integers(1, 3))
+            sc = gen.make_scene(rng, logos, distractors, bg, positives=positives)
+            img = load_image(cv2.cvtColor(sc.bgr, cv2.COLOR_BGR2RGB))
+            t = time.perf_counter()
+            found = det.detect(img)
+            times.append((time.perf_counter() - t) * 1000)
+            truths = [p for p in sc.placed if not p.label.startswith("distractor")]
+            findings_n += len(found)
+            if not truths:
+                neg_n += 1
+                neg_flagged += bool(found)
+                wrong_findings += len(found)
+                if found and args.verbose:
+                    print(f"  FP scene {i}: {[(f.party, dict(f.detail)) for f in found]}")
+                continue
+            pos_n += 1
+            for tr in truths:
+                truth_n += 1
+                ok = any(f.party == tr.label and _hit(f, tr.box) for f in found)
+                found_n += ok
+                if not ok:
+                    misses.append(f"scene {i} {tr.label} side={max(tr.box[2:]):.0f} occl={tr.occluded:.2f}")
+            wrong = [f for f in found if not any(f.party == tr.label and _hit(f, tr.box) for tr in truths)]
+            wrong_findings += len(wrong)
+            wrong_photos += bool(wrong)
+            if wrong and args.verbose:
+                print(
+                    f"  wrong scene {i}: {[(f.party, dict(f.detail)) for f in wrong]} truth={[t.label for t in truths]}"
+                )
+        print(
+            f"synthetic: {args.scenes} scenes ({pos_n} with enrolled logos, {neg_n} without), {args.logos} logo images"
+        )
+        print(f"  recall            {found_n}/{truth_n} = {found_n / max(truth_n, 1):.1%}")
+        print(f"  negatives flagged {neg_flagged}/{neg_n} = {neg_flagged / max(neg_n, 1):.1%}")
+        print(
+            f"  wrong-party       {wrong_photos}/{pos_n} positive photos; {wrong_findings}/{findings_n} findings"
+        )
+        print(f"  detect ms median  {statistics.median(times):.0f} (working copy 1600x1200)")
+        if args.verbose:
+            for m in misses:
+                print("  miss", m)
+
+
+def eval_devset(args: argparse.Namespace) -> None:
+    ref_dir = args.devset / "logo" / "reference" / "brand"
+    wild_dir = args.devset / "logo" / "wild" / "brand"
+    if not ref_dir.is_dir():
+        print(f"devset: skipped ({ref_dir} not found)")
+        return
+    brands = {"golden_state": "gsw", "lexus": "lexus"}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "reg"
+        init_registry(root)
+        reg = load_registry(root)
+        extra = tuple(Party(id=b, name=b, abbreviation=b.upper(), election="pileg2024") for b in brands.values())
+        save_registry(dataclasses.replace(reg, parties=reg.parties + extra), root)
+        for key, pid in brands.items():
+            add_logo(root, pid, sorted(p for p in ref_dir.iterdir() if key in p.name))
+        det = detector_for(root)
+        hits = total = wrong = 0
+        for p in sorted(wild_dir.iterdir()):
+            pid = next(v for k, v in brands.items() if k.replace("_", "") in p.name.replace("_", ""))
+            found = det.detect(load_image(p))
+            ok = any(f.party == pid for f in found)
+            hits += ok
+            total += 1
+            wrong += any(f.party != pid for f in found)
+            if args.verbose:
+                print(f"  {'HIT ' if ok else 'miss'} {p.name}: {[(f.party, f.detail['inliers']) for f in found]}")
+        others = [q for sub in ("face", "text", "gesture") for q in sorted((args.devset / sub).rglob("*"))]
+        others = [q for q in others if q.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp")]
+        flagged = 0
+        for q in others:
+            found = det.detect(load_image(q))
+            flagged += bool(found)
+            if found and args.verbose:
+                print(f"  FP {q.relative_to(args.devset)}: {[(f.party, dict(f.detail)) for f in found]}")
+        print(f"devset: {len(brands)} brands enrolled from {ref_dir.relative_to(args.devset)}")
+        print(f"  recall (photo has its brand found) {hits}/{total} = {hits / max(total, 1):.1%}")
+        print(f"  wrong brand on logo photos         {wrong}/{total}")
+        print(f"  photos without the logos flagged   {flagged}/{len(others)} = {flagged / max(len(others), 1):.1%}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scenes", type=int, default=120)
+    ap.add_argument("--logos", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--devset", type=Path, default=DEFAULT_DEVSET)
+    ap.add_argument("--only", choices=["synthetic", "devset"])
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    if args.only != "devset":
+        eval_synthetic(args)
+    if args.only != "synthetic":
+        eval_devset(args)
+
+
+if __name__ == "__main__":
+    main()
