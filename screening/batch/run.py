@@ -238,6 +238,14 @@ class BatchRun:
     def _finish(self, done: Outcome | Failure) -> None:
         task_id = done.task.task_id if isinstance(done, Failure) else done.task_id
         sha, plan = self._tasks.pop(task_id)
+        failed = isinstance(done, Failure) or bool(done.error_code)
+        if failed and not plan.full:
+            # A crash while re-running some detectors: keep the stored result (still versioned as stale,
+            # so the next run tries again) rather than replace good findings with an error.
+            self.progress.counts.crashed += 1
+            for key, size in self._waiting.pop(sha, []):
+                self._photo_row(key, sha, size)
+            return
         if isinstance(done, Failure):
             self.progress.counts.crashed += 1
             row = self._error_row(sha, done.task.path, done.code, done.message)
