@@ -119,7 +119,8 @@ def main() -> int:
                 t.hands += 1
                 t.found += bool(readings)
             best = max(readings, key=lambda r: r.hand.presence) if readings else None
-            ok = best is not None and best.pose.fingers == digit
+            # The count must match, and a zero must not read as a partisan zero-finger pose (finger heart).
+            ok = best is not None and best.pose.fingers == digit and (digit > 0 or best.pose.pose in ("fist", "other"))
             for t in (crops, tally):
                 t.right += ok
                 t.extra += max(0, len(readings) - 1)

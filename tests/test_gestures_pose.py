@@ -196,3 +196,22 @@ def test_degenerate_input() -> None:
     assert classify_pose(np.zeros((21, 3))).pose == "other"
     with pytest.raises(ValueError):
         classify_pose(np.zeros((20, 3)))
+
+
+def test_flat_hand_with_closed_fingers_is_not_a_number() -> None:
+    # Four straight fingers held parallel (a hand resting on a lap or a shoulder).
+    p = make_hand({"index", "middle", "ring", "little"})
+    for name, base in _BASE.items():
+        lengths = np.cumsum(_LENGTHS[name])
+        p[base + 1:base + 4] = p[base] + np.outer(lengths, [0.0, 1.0, 0.0])
+    assert classify_pose(p).pose == "other"
+    assert classify_pose(make_pose("four")).pose == "four"  # the same fingers spread
+
+
+def test_o_shape_with_fingertips_at_the_thumb_is_not_a_finger_heart() -> None:
+    p = make_hand(set(), bends={n: (40.0, 70.0, 50.0) for n in _MCP})
+    p[2] = (-0.5, 0.5, 0.2)
+    p[3] = (-0.5, 0.8, 0.4)
+    p[4] = p[8] + np.array([0.02, -0.02, 0.0])
+    p[12] = p[4] + np.array([0.1, 0.05, 0.0])  # the middle fingertip meets the thumb too
+    assert classify_pose(p).pose != "finger_heart"

@@ -74,7 +74,9 @@ class PoseThresholds:
     ``thumb_reach_min`` from the middle knuckle (a thumb folded over the palm or the fingers is closer),
     and it does not touch the index or middle fingertip (the O of ASL 0). Tips closer than
     ``touch_max`` touch (OK sign, finger heart). Thumbs up/down needs the thumb within
-    ``thumb_vertical_max`` degrees of the image vertical.
+    ``thumb_vertical_max`` degrees of the image vertical. Four raised fingers held together (index
+    and little finger less than ``flat_spread_min`` degrees apart) are a flat hand resting on a lap
+    or a shoulder, not four or five shown to the camera (devset: shown 21-43, resting 3-8).
     """
 
     finger_bend_max: float = 100.0
@@ -84,6 +86,7 @@ class PoseThresholds:
     heart_index_reach_min: float = 0.55
     heart_middle_gap_min: float = 0.45
     thumb_vertical_max: float = 50.0
+    flat_spread_min: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,10 @@ class _Measures:
     def dist(self, i: int, j: int) -> float:
         return float(np.mean([np.linalg.norm(v[i] - v[j]) for v in self.views]))
 
+    def angle(self, a: tuple[int, int], b: tuple[int, int]) -> float:
+        """Mean angle (degrees) between the vectors a[0]->a[1] and b[0]->b[1]."""
+        return float(np.mean([_bend(v[a[0]], v[a[1]], v[a[1]] + (v[b[1]] - v[b[0]])) for v in self.views]))
+
     def min_dist(self, i: int, j: int) -> float:
         return float(min(np.linalg.norm(v[i] - v[j]) for v in self.views))
 
@@ -177,6 +184,8 @@ def classify_pose(points: np.ndarray, image_xy: np.ndarray | None = None,
 
     if fingers == frozenset({"middle", "ring", "little"}) and min(m.min_dist(4, 8), m.min_dist(4, 7)) < t.touch_max:
         pose = "ok_three"
+    elif pose in ("four", "open_palm") and m.angle((5, 8), (17, 20)) < t.flat_spread_min:
+        pose = "other"
     elif fingers <= {"thumb", "index"} and fingers != {"thumb", "index"} and _finger_heart(m, t):
         pose = "finger_heart"
     elif fingers == frozenset({"thumb"}):
@@ -190,7 +199,8 @@ def _finger_heart(m: _Measures, t: PoseThresholds) -> bool:
     palm (far from the thumb tip: in the O of ASL 0 every fingertip meets the thumb)."""
     crossing = min(m.min_dist(4, 6), m.min_dist(4, 7), m.min_dist(4, 8)) < t.touch_max
     index_out = m.dist(8, 5) >= t.heart_index_reach_min and m.dist(8, 0) > m.dist(6, 0)
-    others_away = m.dist(4, 12) >= t.heart_middle_gap_min and m.dist(4, 16) >= t.heart_middle_gap_min
+    # Judged on the closest view, like touching: one view seeing a fingertip at the thumb is enough.
+    others_away = min(m.min_dist(4, 12), m.min_dist(4, 16)) >= t.heart_middle_gap_min
     curled = all(m.bends[f] >= t.finger_bend_max for f in ("middle", "ring", "little"))
     return crossing and index_out and others_away and curled
 
