@@ -362,3 +362,36 @@ def report(
             typer.echo(f"{n} warned photos -> {html_out}", err=True)
     finally:
         db.close()
+
+
+# --- party logos (screening/registry/logos.py, screening/detect/logos.py) ---
+
+
+@registry_app.command("add-logo")
+def registry_add_logo(
+    root: Annotated[Path, typer.Argument(help="Registry folder.")],
+    party: Annotated[str, typer.Argument(help="Party id, e.g. pdip.")],
+    images: Annotated[list[Path], typer.Argument(help="Clean reference logo image(s).", show_default=False)],
+) -> None:
+    """Enrol reference logo image(s) of a party (copied in under content-hash names, features cached)."""
+    from screening.registry.logos import add_logo
+
+    with user_errors():
+        added = add_logo(root, party, images)
+    for rel in added:
+        typer.echo(f"added {rel}")
+
+
+@registry_app.command("remove-logo")
+def registry_remove_logo(
+    root: Annotated[Path, typer.Argument(help="Registry folder.")],
+    party: Annotated[str, typer.Argument(help="Party id.")],
+    name: Annotated[str | None, typer.Option("--name", help="Logo file to remove (default: all of them).")] = None,
+) -> None:
+    """Remove one (--name) or all reference logos of a party, with their cached features."""
+    from screening.registry.logos import remove_logo
+
+    with user_errors():
+        gone = remove_logo(root, party, name)
+    for rel in gone:
+        typer.echo(f"removed {rel}")

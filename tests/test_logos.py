@@ -1,0 +1,138 @@
+"""Logo detector on small synthetic scenes: enrolled logos found with the right party, distractors and
+other parties' logos not reported, several instances found."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from screening.detect.logos import LogoDetector
+from screening.findings import FindingKind
+from screening.image import load_image
+from screening.registry import init_registry, load_registry
+from screening.registry.logos import add_logo
+from screening.rules import load_rules
+
+_GEN = Path(__file__).resolve().parents[1] / "scripts" / "gen_logo_scenes.py"
+
+
+def _gen():
+    spec = importlib.util.spec_from_file_location("gen_logo_scenes", _GEN)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("gen_logo_scenes", mod)  # dataclasses look their module up by name
+    spec.loader.exec_module(mod)
+    return mod
+
+
+gen = _gen()
+
+
+def _place(scene: np.ndarray, rgba: np.ndarray, quad: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    """Paste ``rgba`` so that its corners land on ``quad`` (perspective); return the box it covers."""
+    h, w = rgba.shape[:2]
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    hm = cv2.getPerspectiveTransform(src, np.array(quad, np.float32))
+    warped = cv2.warpPerspective(rgba, hm, (scene.shape[1], scene.shape[0]), flags=cv2.INTER_AREA)
+    a = warped[:, :, 3:4].astype(np.float32) / 255
+    scene[:] = (warped[:, :, :3] * a + scene * (1 - a)).astype(np.uint8)
+    ys, xs = np.nonzero(warped[:, :, 3] > 127)
+    return float(xs.min()), float(ys.min()), float(xs.max() - xs.min()), float(ys.max() - ys.min())
+
+
+def _jpeg(bgr: np.ndarray) -> np.ndarray:
+    _, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
+def _detect(det: LogoDetector, bgr: np.ndarray):
+    return det.detect(load_image(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+
+
+def _centre_in(f, box: tuple[float, float, float, float]) -> bool:
+    cx, cy = f.box.x + f.box.w / 2, f.box.y + f.box.h / 2
+    return box[0] <= cx <= box[0] + box[2] and box[1] <= cy <= box[1] + box[3]
+
+
+@pytest.fixture(scope="module")
+def logos() -> dict[str, np.ndarray]:
+    return {"pdip": gen.make_logo("pdip", "PDI-P"), "gerindra": gen.make_logo("gerindra", "GERINDRA")}
+
+
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory: pytest.TempPathFactory, logos: dict[str, np.ndarray]) -> LogoDetector:
+    root = tmp_path_factory.mktemp("reg")
+    init_registry(root)
+    for party, logo in logos.items():
+        ref = root.parent / f"{party}.png"
+        cv2.imwrite(str(ref), gen.reference_image(logo))
+        add_logo(root, party, [ref])
+    cfg = load_rules(None).detector_config("logos")
+    cfg.pop("enabled", None)
+    return LogoDetector.from_config(None, load_registry(root), cfg)
+
+
+def _background(seed: int) -> np.ndarray:
+    return gen.procedural_background(np.random.default_rng(seed), (900, 700))
+
+
+def test_finds_logo_under_perspective(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
+    scene = _background(1)
+    box = _place(scene, logos["pdip"], [(300, 180), (560, 220), (540, 470), (310, 430)])
+    found = _detect(detector, _jpeg(scene))
+    assert len(found) == 1
+    f = found[0]
+    assert f.kind is FindingKind.LOGO and f.party == "pdip" and f.election == "pileg2024"
+    assert f.label == "PDI-P"
+    assert _centre_in(f, box)
+    assert 0.0 < f.score <= 1.0
+    assert f.detail["inliers"] >= 6 and f.detail["reference"].startswith("logos/pdip/")
+    # The reported box is the projected outline's box: close to the pasted logo's box.
+    assert abs(f.box.w - box[2]) < 0.25 * box[2] and abs(f.box.h - box[3]) < 0.25 * box[3]
+
+
+def test_distractors_and_texture_give_nothing(detector: LogoDetector) -> None:
+    scene = _background(2)
+    _place(scene, gen.make_flag_merah_putih(), [(60, 60), (330, 80), (320, 260), (70, 250)])
+    _place(scene, gen.make_garuda_like(), [(420, 80), (700, 90), (690, 370), (430, 360)])
+    _place(scene, gen.make_logo("unenrolled-1", "PARTAI"), [(100, 380), (330, 390), (320, 620), (110, 610)])
+    _place(scene, gen.make_brand("3"), [(450, 450), (850, 460), (845, 610), (455, 600)])
+    assert _detect(detector, _jpeg(scene)) == []
+    assert _detect(detector, _jpeg(_background(3))) == []
+
+
+def test_other_party_not_reported(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
+    scene = _background(4)
+    box = _place(scene, logos["gerindra"], [(420, 150), (700, 170), (690, 450), (430, 430)])
+    found = _detect(detector, _jpeg(scene))
+    assert [f.party for f in found] == ["gerindra"]
+    assert _centre_in(found[0], box)
+
+
+def test_two_instances_found(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
+    scene = _background(5)
+    a = _place(scene, logos["pdip"], [(60, 100), (300, 120), (290, 360), (70, 340)])
+    b = _place(scene, logos["pdip"], [(560, 300), (820, 280), (830, 560), (570, 550)])
+    found = _detect(detector, _jpeg(scene))
+    assert len(found) == 2 and all(f.party == "pdip" for f in found)
+    assert any(_centre_in(f, a) for f in found) and any(_centre_in(f, b) for f in found)
+
+
+def test_registry_without_logos_does_nothing_fast() -> None:
+    det = LogoDetector.from_config(None, load_registry(None), {})
+    image = load_image(np.zeros((600, 800, 3), np.uint8))
+    t = time.perf_counter()
+    assert det.detect(image) == []
+    assert time.perf_counter() - t < 0.01
+
+
+def test_unknown_setting_is_refused() -> None:
+    from screening.errors import ScreeningError
+
+    with pytest.raises(ScreeningError, match="min_inlers"):
+        LogoDetector.from_config(None, load_registry(None), {"min_inlers": 3})

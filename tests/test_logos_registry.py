@@ -1,0 +1,103 @@
+"""Enrolling and removing reference logos: files, registry.toml, feature cache, CLI."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from screening.cli import app
+from screening.detect.logo_features import FEATURE_VERSION
+from screening.errors import EnrollmentError, RegistryError
+from screening.registry import init_registry, load_registry
+from screening.registry.logos import add_logo, logo_cache_dir, reference_features, remove_logo
+
+
+def _logo(path: Path, seed: int) -> Path:
+    """A small logo-like image with enough corners to describe."""
+    rng = np.random.default_rng(seed)
+    img = np.full((240, 240, 3), 255, np.uint8)
+    cv2.circle(img, (120, 120), 100, tuple(int(v) for v in rng.integers(0, 200, 3)), -1)
+    for _ in range(6):
+        pts = rng.integers(40, 200, (5, 2)).astype(np.int32)
+        cv2.fillPoly(img, [pts], tuple(int(v) for v in rng.integers(0, 255, 3)))
+    cv2.putText(img, "P" + str(seed), (80, 200), cv2.FONT_HERSHEY_DUPLEX, 1.2, (255, 255, 255), 3)
+    cv2.imwrite(str(path), img)
+    return path
+
+
+def _toml_logos(root: Path, party: str) -> list[str]:
+    raw = tomllib.loads((root / "registry.toml").read_text())
+    return next(p.get("logos", []) for p in raw["parties"] if p["id"] == party)
+
+
+@pytest.fixture()
+def root(tmp_path: Path) -> Path:
+    reg = tmp_path / "reg"
+    init_registry(reg)
+    return reg
+
+
+def test_add_and_remove_update_toml_files_and_cache(root: Path, tmp_path: Path) -> None:
+    a, b = _logo(tmp_path / "a.png", 1), _logo(tmp_path / "b.png", 2)
+    added = add_logo(root, "pkb", [a, b])
+    assert len(added) == 2 and all(rel.startswith("logos/pkb/") and rel.endswith(".png") for rel in added)
+    assert _toml_logos(root, "pkb") == added
+    assert load_registry(root).party("pkb").logos == tuple(added)
+    assert all((root / rel).is_file() for rel in added)
+    cached = sorted(logo_cache_dir(root).glob(f"*.{FEATURE_VERSION}.npz"))
+    assert len(cached) == 2
+    # The same image again is not a second logo.
+    assert add_logo(root, "pkb", [a]) == [added[0]]
+    assert _toml_logos(root, "pkb") == added
+
+    gone = remove_logo(root, "pkb", Path(added[0]).name)
+    assert gone == [added[0]]
+    assert _toml_logos(root, "pkb") == [added[1]]
+    assert not (root / added[0]).exists()
+    assert len(list(logo_cache_dir(root).glob("*.npz"))) == 1
+
+    assert remove_logo(root, "pkb") == [added[1]]
+    assert _toml_logos(root, "pkb") == []
+    assert not list(logo_cache_dir(root).glob("*.npz"))
+
+
+def test_cache_follows_file_content(root: Path, tmp_path: Path) -> None:
+    (rel,) = add_logo(root, "pkb", [_logo(tmp_path / "a.png", 1)])
+    first = reference_features(root, rel)
+    # An operator replaces the file by hand: new content, new cache entry, new features.
+    _logo(root / rel, 7)
+    second = reference_features(root, rel)
+    assert len(list(logo_cache_dir(root).glob("*.npz"))) == 2
+    assert not np.array_equal(first.features.desc[:10], second.features.desc[:10])
+
+
+def test_bad_input_is_refused_without_changes(root: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not an image at all")
+    with pytest.raises(EnrollmentError):
+        add_logo(root, "pkb", [_logo(tmp_path / "a.png", 1), junk])
+    assert _toml_logos(root, "pkb") == []
+    assert not (root / "logos").exists()
+    with pytest.raises(RegistryError, match="no party"):
+        add_logo(root, "no-such-party", [_logo(tmp_path / "b.png", 2)])
+    with pytest.raises(RegistryError, match="has no logo"):
+        remove_logo(root, "pkb", "missing.png")
+
+
+def test_cli_add_and_remove_logo(root: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    img = _logo(tmp_path / "a.png", 3)
+    res = runner.invoke(app, ["registry", "add-logo", str(root), "gerindra", str(img)])
+    assert res.exit_code == 0, res.output
+    (rel,) = _toml_logos(root, "gerindra")
+    assert f"added {rel}" in res.output
+    res = runner.invoke(app, ["registry", "remove-logo", str(root), "gerindra", "--name", Path(rel).name])
+    assert res.exit_code == 0, res.output
+    assert _toml_logos(root, "gerindra") == []
+    res = runner.invoke(app, ["registry", "add-logo", str(root), "nobody", str(img)])
+    assert res.exit_code == 2 and "no party" in res.output
