@@ -279,3 +279,10 @@ def test_weighted_nms_survives_a_degenerate_box() -> None:
     kp = np.zeros((7, 2))
     out = weighted_nms([Palm(0.9, np.array([5.0, 5, 5, 5]), kp), Palm(0.8, np.array([0.0, 0, 10, 10]), kp)], 0.3)
     assert len(out) == 2
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("shape", [(1, 1, 3), (3, 500, 3), (2000, 20, 3), (64, 64, 3)])
+def test_tiny_and_thin_photos_are_handled(registry, shape: tuple[int, int, int]) -> None:
+    det = GestureDetector(_runtime_or_skip(), registry)
+    assert det.detect(load_image(np.full(shape, 128, np.uint8))) == []
