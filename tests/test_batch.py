@@ -200,3 +200,36 @@ def test_a_crashing_worker_is_replaced_and_its_photo_recorded(
 )
 def test_unsafe_member_names(name: str, bad: bool) -> None:
     assert (unsafe_member_name(name) is not None) is bad
+
+
+def test_archives_inside_folders_are_read_in_place_and_tar_links_skipped(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    with zipfile.ZipFile(src / "export.zip", "w") as z:
+        z.writestr("a.jpg", jpeg(1))
+        with zipfile.ZipFile(io.BytesIO(), "w") as inner:
+            inner.writestr("x.jpg", jpeg(2))
+            z.writestr("nested.zip", inner.fp.getvalue())  # type: ignore[union-attr]
+    with tarfile.open(src / "more.tar", "w") as t:
+        _tar_add(t, "b.jpg", jpeg(3))
+        link = tarfile.TarInfo("link.jpg")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        t.addfile(link)
+    store = tmp_path / "r.sqlite"
+    s = run([src], store)
+    assert photo(store, "export.zip!/a.jpg")["verdict"] == "allow"
+    assert photo(store, "more.tar!/b.jpg")["verdict"] == "allow"
+    db = sqlite3.connect(store)
+    assert dict(db.execute("SELECT member, reason FROM skipped")) == {
+        "export.zip!/nested.zip": "archive_in_archive",
+        "more.tar!/link.jpg": "link",
+    }
+    assert s.counts.allow == 2 and s.counts.skipped == 2
+
+
+def test_rescreen_all_screens_every_distinct_photo_again(tmp_path: Path, archive: dict[str, Path]) -> None:
+    store = tmp_path / "r.sqlite"
+    first = run([archive["zip"]], store)
+    again = run([archive["zip"]], store, rescreen="all")
+    assert again.counts.screened == first.counts.screened == 3 + 1  # 3 photos + dup.jpg's content, once each
+    assert again.counts.resumed == 0 and again.counts.duplicates == 0

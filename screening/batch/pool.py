@@ -46,6 +46,11 @@ class _Worker:
     ready: bool = False
     pid: int | None = None
     busy_since: float = 0.0  # when the task at the head of ``inflight`` started (roughly)
+    broken: bool = False  # its pipe broke: it is dying, poll() will replace it
+
+    @property
+    def usable(self) -> bool:
+        return self.ready and not self.broken
 
 
 class WorkerPool:
@@ -105,7 +110,7 @@ class WorkerPool:
         return sum(len(w.inflight) for w in self.workers) + len(self._retry)
 
     def has_room(self) -> bool:
-        return any(w.ready and len(w.inflight) < PREFETCH for w in self.workers) and not self._retry
+        return any(w.usable and len(w.inflight) < PREFETCH for w in self.workers) and not self._retry
 
     def submit(self, task: Task) -> list[Outcome | Failure]:
         """Hand ``task`` to the least busy worker, first collecting results while every worker is full."""
@@ -116,11 +121,16 @@ class WorkerPool:
         return done
 
     def _send(self, task: Task) -> None:
-        w = min((w for w in self.workers if w.ready), key=lambda w: len(w.inflight))
+        w = min((w for w in self.workers if w.usable), key=lambda w: len(w.inflight))
+        try:
+            w.tasks.send(task)
+        except OSError:  # it died since the last poll: the task goes to another worker
+            w.broken = True
+            self._retry.append(task)
+            return
         if not w.inflight:
             w.busy_since = time.monotonic()
         w.inflight.append(task)
-        w.tasks.send(task)
 
     def poll(self, timeout: float) -> list[Outcome | Failure]:
         """Results that arrived within ``timeout`` seconds; deals with dead and hung workers."""
@@ -147,7 +157,7 @@ class WorkerPool:
                 w.proc.kill()
                 w.proc.join(timeout=5)
                 done += self._replace(w, "timeout", f"screening took longer than {self.task_timeout:.0f} s")
-        while self._retry and any(w.ready and len(w.inflight) < PREFETCH for w in self.workers):
+        while self._retry and any(w.usable and len(w.inflight) < PREFETCH for w in self.workers):
             self._send(self._retry.popleft())
         return done
 
