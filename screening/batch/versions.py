@@ -62,9 +62,13 @@ def available_detectors(rules: RuleSet, wanted: Iterable[str] | None = None) -> 
 
 
 def detector_version(name: str, registry: Registry, rules: RuleSet) -> str:
-    """Fingerprint of everything detector ``name`` reads: its config, its registry tables, their files."""
+    """Fingerprint of everything detector ``name`` reads: its config, its registry tables, their files, and
+    the screening release (a new release may change any detector, so its results are re-computed)."""
+    import screening
+
     h = hashlib.sha256(name.encode())
     h.update(DETECTORS[name].encode())
+    h.update(screening.__version__.encode())
     config = rules.detector_config(name)
     config.pop("enabled", None)
     h.update(_canon(config))
