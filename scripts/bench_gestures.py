@@ -97,6 +97,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devset", type=Path, default=DEFAULT_DEVSET)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="Runtime threads (0: onnxruntime chooses; batch workers use 1)")
     args = parser.parse_args()
 
     from screening.detect.gestures import GestureDetector
@@ -104,7 +106,7 @@ def main() -> int:
     from screening.registry import load_registry
     from screening.runtime.sessions import Runtime
 
-    detector = GestureDetector(Runtime(), load_registry(None))
+    detector = GestureDetector(Runtime(threads=args.threads), load_registry(None))
     detector.warmup()
     calls = _count_model_calls(detector)
     opts = LoadOptions(work_side=LONG_SIDE)
