@@ -51,7 +51,7 @@ class OcrConfig:
     max_lines: int = 60  # recognise at most this many boxes (largest first) per photo
     rec_batch: int = 8
     rec_max_ratio: float = 30.0  # width/height cap of one recognised line
-    gate_accept_height: float = 16.0  # gate-map pixels; lines this tall are read from the gate boxes alone
+    gate_accept_height: float = 999.0  # gate-map pixels; lines this tall are read from the gate boxes alone
     direction_tilt: float = 20.0  # degrees; tilted boxes get the 0/180 classifier
     direction_thresh: float = 0.85  # classifier confidence to flip a line
     direction_retry_score: float = 0.9  # level lines reading worse than this get the classifier too
@@ -181,7 +181,9 @@ class OcrPipeline:
             (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
             if min(rw, rh) < 3:
                 continue
-            score = _mean_in_poly(prob, cv2.boxPoints(((cx, cy), (rw, rh), angle)))
+            # Score inside the contour, not its rectangle: a curved line on a waving flag fills only
+            # part of its rectangle, and would otherwise score like background.
+            score = _mean_in_poly(prob, contour.reshape(-1, 2).astype(np.float32))
             if score < cfg.min_det_score:
                 continue
             # Unclip as PaddleOCR does: offset the polygon by area * ratio / perimeter.
@@ -381,27 +383,25 @@ def _mean_in_poly(prob: np.ndarray, pts: np.ndarray) -> float:
 def _regions(
     mask: np.ndarray, shape: tuple[int, ...], scale: float, size: tuple[int, int]
 ) -> list[tuple[int, int, int, int]]:
-    """Working-copy rectangles around the gate's text pixels, merged, padded, aligned to 32 px.
+    """Working-copy bands around the gate's text pixels: full width (the gate often sees only part
+    of a faint line, and a line continues sideways), padded up and down, merged.
 
-    When they would cover most of the photo one full-frame region is cheaper than several crops.
+    When they would cover most of the photo one full-frame region is cheaper than several bands.
     """
     w, h = size
-    grown = cv2.dilate(mask, np.ones((9, 9), np.uint8))
+    grown = cv2.dilate(mask, np.ones((5, 5), np.uint8))
     n, _, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
-    rects: list[list[int]] = []
-    pad = 24
+    bands: list[list[int]] = []
     for k in range(1, n):
-        x, y, rw, rh, _ = stats[k]
-        x0 = max(0, int(x / scale) - pad)
+        _, y, _, rh, _ = stats[k]
+        pad = max(32, int(0.6 * rh / scale))
         y0 = max(0, int(y / scale) - pad)
-        x1 = min(w, math.ceil((x + rw) / scale) + pad)
         y1 = min(h, math.ceil((y + rh) / scale) + pad)
-        rects.append([x0, y0, x1, y1])
-    merged = _merge_rects(rects)
-    area = sum((r[2] - r[0]) * (r[3] - r[1]) for r in merged)
-    if area > 0.55 * w * h or len(merged) > 12:
+        bands.append([0, y0, w, y1])
+    merged = _merge_rects(bands)
+    if sum(r[3] - r[1] for r in merged) > 0.55 * h:
         return [(0, 0, w, h)]
-    return [tuple(r) for r in merged]  # type: ignore[misc]
+    return [(r[0], r[1], r[2], r[3]) for r in merged]
 
 
 def _merge_rects(rects: list[list[int]]) -> list[list[int]]:
