@@ -70,12 +70,16 @@ def _blob(rng: np.random.Generator, cx: float, cy: float, r: float, n: int = 9) 
     return np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], axis=1).astype(np.int32)
 
 
-def _banteng(cx: float, cy: float, r: float) -> np.ndarray:
-    """A bull's head with horns, as a polygon (the classic Indonesian party emblem shape)."""
+def _banteng(cx: float, cy: float, r: float, rng: np.random.Generator | None = None) -> np.ndarray:
+    """A bull's head with horns, as a polygon (the classic Indonesian party emblem shape); ``rng`` gives
+    each party its own drawing of it (horn spread, muzzle, ears), as real emblems differ."""
     pts = [(-1.0, -0.9), (-0.75, -0.35), (-0.4, -0.3), (-0.35, 0.25), (-0.2, 0.8), (0.0, 0.95), (0.2, 0.8),
            (0.35, 0.25), (0.4, -0.3), (0.75, -0.35), (1.0, -0.9), (0.55, -0.55), (0.3, -0.6), (0.0, -0.45),
            (-0.3, -0.6), (-0.55, -0.55)]  # fmt: skip
-    return np.array([(cx + r * x, cy + r * y) for x, y in pts], np.int32)
+    jitter = rng.uniform(-0.12, 0.12, (len(pts), 2)) if rng is not None else np.zeros((len(pts), 2))
+    return np.array(
+        [(cx + r * (x + jx), cy + r * (y + jy)) for (x, y), (jx, jy) in zip(pts, jitter, strict=True)], np.int32
+    )
 
 
 def make_logo(key: str, text: str | None = None) -> np.ndarray:
@@ -125,7 +129,7 @@ def make_logo(key: str, text: str | None = None) -> np.ndarray:
     # Inner emblem: a mix that makes each party's logo its own.
     kind = int(rng.integers(0, 4))
     if kind == 0:
-        cv2.fillPoly(img, [_banteng(cx, cy - 0.05 * s, s * 0.24)], c3)
+        cv2.fillPoly(img, [_banteng(cx, cy - 0.05 * s, s * 0.24, rng)], c3)
     elif kind == 1:
         cv2.fillPoly(img, [_star(cx, cy - 0.04 * s, s * 0.22, int(rng.integers(5, 9)), rng.uniform(0, 1))], c3)
     elif kind == 2:
@@ -478,7 +482,8 @@ def make_scene(
 
 def party_logos(party_ids: list[str], abbreviations: dict[str, str], total: int) -> dict[str, list[np.ndarray]]:
     """Logo variants per party: one each, then a second design variant (other text) until ``total`` images."""
-    out = {p: [make_logo(p, abbreviations.get(p))] for p in party_ids}
+    out = {p: [make_logo(p, abbreviations.get(p))] for p in party_ids[:total]}
+    party_ids = list(out)
     i = 0
     while sum(len(v) for v in out.values()) < total:
         p = party_ids[i % len(party_ids)]

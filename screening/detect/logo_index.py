@@ -107,9 +107,20 @@ class LogoIndex:
         has = competes.any(axis=1)
         first = np.argmax(competes, axis=1)
         second = np.where(has, d[np.arange(len(d)), first], d[:, -1])
-        r = d[:, 0] / np.maximum(second, 1e-6)
-        keep = valid[:, 0] & (r < ratio)
-        q = np.nonzero(keep)[0].astype(np.int32)
-        return Matches(
-            q, best[keep].astype(np.int32), self.ref[best[keep]].astype(np.int32), r[keep].astype(np.float32)
-        )
+        second = np.maximum(second, 1e-6)
+        # A photo keypoint votes for every reference of the winning party it is distinctively close to:
+        # a party enrolled with two designs (or two photos of one) must not split its evidence.
+        qs, rs, ratios = [], [], []
+        seen_ref = np.full((len(d), k), -1, np.int64)
+        for j in range(k):
+            rj = self.ref[idx[:, j]]
+            fresh = np.all(seen_ref[:, :j] != rj[:, None], axis=1) if j else np.ones(len(d), bool)
+            ok = valid[:, j] & (self.party[idx[:, j]] == self.party[best]) & (d[:, j] < ratio * second) & fresh
+            seen_ref[:, j] = np.where(ok, rj, -1)
+            q = np.nonzero(ok)[0]
+            qs.append(q)
+            rs.append(idx[q, j])
+            ratios.append(d[q, j] / second[q])
+        q = np.concatenate(qs).astype(np.int32)
+        r = np.concatenate(rs).astype(np.int32)
+        return Matches(q, r, self.ref[r].astype(np.int32), np.concatenate(ratios).astype(np.float32))

@@ -32,20 +32,22 @@ from screening.detect.logo_index import LogoIndex, Matches
 class VerifyConfig:
     """Thresholds of geometric and appearance verification (documented in rules.toml)."""
 
-    min_votes: int = 4
-    min_inliers: int = 8
-    min_inlier_ratio: float = 0.35
-    min_coverage: float = 0.08
-    min_spread: float = 0.10
-    min_side_px: float = 14.0
-    max_aspect_change: float = 3.0
-    max_perspective: float = 2.5
-    max_scale_disagreement: float = 2.0
-    reproj_fraction: float = 0.035
-    min_edge_similarity: float = 0.30
-    min_colour_similarity: float = 0.30
-    colour_min_chroma: float = 0.25
-    max_clusters: int = 24
+    min_votes: int = 4  # matches a Hough bin needs before a fit is tried
+    min_inliers: int = 5  # distinct photo keypoints the homography must explain
+    min_inlier_ratio: float = 0.5  # inliers / the reference's matches inside the projected outline
+    min_coverage: float = 0.04  # inliers / all photo keypoints inside the outline
+    min_spread: float = 0.04  # convex hull of the inliers / reference area
+    min_side_px: float = 14.0  # shortest side of the projected outline, detection pixels
+    max_aspect_change: float = 3.0  # projected aspect ratio vs the reference's, either way
+    max_perspective: float = 2.5  # max / min homogeneous depth over the outline corners
+    max_scale_disagreement: float = 1.35  # median keypoint-scale factor vs the homography's local scale
+    reproj_fraction: float = 0.06  # RANSAC threshold as a fraction of the instance size
+    min_edge_similarity: float = 0.33  # gradient alignment of the warped region with the reference
+    strong_edge_similarity: float = 0.55  # ... above which a bent print may have fewer inliers:
+    bent_inlier_ratio: float = 0.30  # ... this inlier ratio suffices
+    min_colour_similarity: float = 0.28  # hue-saturation histogram intersection (coloured logos only)
+    colour_min_chroma: float = 0.25  # mean saturation from which a reference counts as coloured
+    max_clusters: int = 24  # Hough bins tried per reference (largest first)
     max_instances_per_reference: int = 6
 
 
@@ -261,7 +263,7 @@ def measure(
     inlier_ratio = inliers / max(inside_matches, inliers)
     inside_kp = int(_inside(quad, photo.xy.astype(np.float64)).sum())
     coverage = inliers / max(inside_kp, inliers)
-    edge, colour = _appearance(ref, hmat, bgr)
+    edge, colour = _appearance(ref, hmat, bgr, cfg.colour_min_chroma)
     return Measures(inliers, quad, disagreement, spread, inlier_ratio, coverage, edge, colour)
 
 
@@ -269,11 +271,15 @@ def accept(m: Measures, cfg: VerifyConfig) -> bool:
     """The thresholds (rules.toml ``[detectors.logos]``)."""
     if m.inliers < cfg.min_inliers or m.scale_disagreement > cfg.max_scale_disagreement:
         return False
-    if m.spread < cfg.min_spread or m.inlier_ratio < cfg.min_inlier_ratio or m.coverage < cfg.min_coverage:
+    if m.spread < cfg.min_spread or m.coverage < cfg.min_coverage:
         return False
-    if m.edge < cfg.min_edge_similarity:
+    if m.colour is not None and m.colour < cfg.min_colour_similarity:
         return False
-    return m.colour is None or m.colour >= cfg.min_colour_similarity
+    # Two ways to be convincing: most matches in the outline agree with the fit and the edges line up,
+    # or the edges line up very well (a bent print leaves more of its matches off one homography).
+    if m.inlier_ratio >= cfg.min_inlier_ratio and m.edge >= cfg.min_edge_similarity:
+        return True
+    return m.inlier_ratio >= cfg.bent_inlier_ratio and m.edge >= cfg.strong_edge_similarity
 
 
 def score(m: Measures) -> float:
@@ -331,7 +337,9 @@ def _inside(quad: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return ok
 
 
-def _appearance(ref: ReferenceFeatures, hmat: np.ndarray, bgr: np.ndarray) -> tuple[float, float | None]:
+def _appearance(
+    ref: ReferenceFeatures, hmat: np.ndarray, bgr: np.ndarray, min_chroma: float
+) -> tuple[float, float | None]:
     """Warp the photo region back onto the reference thumbnail; compare edges, and colour if it has any."""
     th, tw = ref.thumb.shape[:2]
     to_thumb = np.diag([tw / ref.width, th / ref.height, 1.0])
@@ -341,7 +349,7 @@ def _appearance(ref: ReferenceFeatures, hmat: np.ndarray, bgr: np.ndarray) -> tu
     )
     edge = _edge_similarity(ref.thumb, patch)
     colour = None
-    if ref.chroma >= 0.25:
+    if ref.chroma >= min_chroma:
         colour = float(np.minimum(ref.hist, hs_histogram(patch, ref.mask)).sum())
     return edge, colour
 

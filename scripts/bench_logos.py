@@ -1,0 +1,108 @@
+"""Speed of the logo detector: median ms per 12-megapixel photo, at 10, 20 and 40 enrolled logo images.
+
+The photo is decoded once (as the screener does; not part of the detector's time) and the detector
+sees the 1600-pixel working copy. Each stage is timed separately (keypoints, index query,
+verification) so that the growth with the number of logos is visible where it happens: only the
+index query depends on it.
+
+    python scripts/bench_logos.py [--runs 9] [--logos 10,20,40] [--devset PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import eval_logos as ev
+import gen_logo_scenes as gen
+
+from screening.detect.logo_features import extract
+from screening.detect.logo_verify import find_instances, suppress
+from screening.image import load_image
+
+
+def twelve_megapixel_photo(devset: Path, logos: dict[str, list[np.ndarray]]) -> bytes:
+    """A 4000x3000 JPEG: a devset photo (or a procedural scene) with two enrolled logos and distractors."""
+    rng = np.random.default_rng(7)
+    photos = gen.devset_backgrounds(devset) if devset.is_dir() else []
+    bg = gen.photo_background(photos[0], rng) if photos else gen.procedural_background(rng)
+    scene = gen.make_scene(rng, logos, gen.distractor_set(), bg, positives=2)
+    big = cv2.resize(scene.bgr, (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    _, buf = cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return buf.tobytes()
+
+
+def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "reg"
+        logos = ev.synthetic_registry(root, n_logos)
+        det = ev.detector_for(root)
+        data = twelve_megapixel_photo(devset, logos)
+        t = time.perf_counter()
+        image = load_image(data)
+        decode_ms = (time.perf_counter() - t) * 1000
+        det.warmup()
+        det.detect(image)
+        cfg = det.config
+        total, kp, query, verify, cpu = [], [], [], [], []
+        found = 0
+        for _ in range(runs):
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            found = len(det.detect(image))
+            t1 = time.perf_counter()
+            cpu.append((time.process_time() - c0) * 1000)
+            total.append((t1 - t0) * 1000)
+            # The same work stage by stage.
+            gray, factor = det._detection_gray(image)
+            bgr = image.bgr if factor == 1.0 else cv2.resize(image.bgr, (gray.shape[1], gray.shape[0]))
+            a = time.perf_counter()
+            photo = extract(gray, max_features=cfg.max_features, contrast=cfg.contrast)
+            b = time.perf_counter()
+            matches = det.index.query(photo, cfg.ratio)
+            c = time.perf_counter()
+            suppress(find_instances(det.index, matches, photo, bgr, cfg.verify), cfg.overlap)
+            d = time.perf_counter()
+            kp.append((b - a) * 1000)
+            query.append((c - b) * 1000)
+            verify.append((d - c) * 1000)
+        return {
+            "logos": n_logos,
+            "descriptors": len(det.index),
+            "decode_ms": decode_ms,
+            "detect_ms": statistics.median(total),
+            "cpu_ms": statistics.median(cpu),
+            "keypoints_ms": statistics.median(kp),
+            "query_ms": statistics.median(query),
+            "verify_ms": statistics.median(verify),
+            "found": found,
+        }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--logos", default="10,20,40")
+    ap.add_argument("--devset", type=Path, default=ev.DEFAULT_DEVSET)
+    args = ap.parse_args()
+    print("12-megapixel JPEG, detector on the 1600-px working copy; medians (machine shared: pessimistic)")
+    cols = ("descr", "decode", "detect", "cpu", "keypts", "query", "verify")
+    print(f"{'logos':>5} " + " ".join(f"{c:>7}" for c in cols) + " found")
+    for n in (int(x) for x in args.logos.split(",")):
+        r = bench(n, args.runs, args.devset)
+        print(
+            f"{r['logos']:>5} {r['descriptors']:>7} {r['decode_ms']:>7.0f} {r['detect_ms']:>7.0f} {r['cpu_ms']:>7.0f} "
+            f"{r['keypoints_ms']:>7.0f} {r['query_ms']:>7.0f} {r['verify_ms']:>7.0f} {r['found']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
