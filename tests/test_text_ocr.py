@@ -119,3 +119,17 @@ def test_blank_and_texture_images_skip_recognition(runtime, detector, monkeypatc
         assert detector.detect(img) == []
         assert time.perf_counter() - t < 2.0  # generous: a shared CI machine; the real budget is in scripts/
     assert calls == []  # the gate found nothing, so nothing was recognised
+
+
+def test_threads_share_one_detector(detector):
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [
+        load_image(scene(banner(["PARTAI GERINDRA"]))),
+        load_image(scene(banner(["COBLOS NO. 3", "GANJAR - MAHFUD"], bg=(0, 0, 0)))),
+    ] * 2
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(detector.detect, images))
+    assert results[0] == results[2] and results[1] == results[3]
+    assert any(f.party == "gerindra" for f in results[0])
+    assert any(f.number == 3 for f in results[1])

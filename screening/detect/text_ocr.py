@@ -137,11 +137,14 @@ class OcrPipeline:
         gate_scale = min(2.0, cfg.gate_side / max(h, w))
         gate_prob = self._prob_map(bgr, gate_scale)
         # Small text is faint on the low-resolution map: propose regions at a lower threshold than DB's.
-        gate_mask = (gate_prob > cfg.gate_thresh).astype(np.uint8)
+        # The detector also answers 0.2-0.5 on flat areas (a blank wall, a white page): text has
+        # edges, so only pixels near an edge count.
+        gate_mask = ((gate_prob > cfg.gate_thresh) & _edges(bgr, gate_prob.shape)).astype(np.uint8)
         if int(gate_mask.sum()) < cfg.gate_min_pixels:
             return []
         fine_scale = min(2.0, cfg.det_side / max(h, w))
-        gate_boxes = self._boxes(gate_prob, gate_scale, (0, 0))
+        limit = 0.5 * min(h, w)  # a "line" thicker than half the photo is a blob, not text
+        gate_boxes = self._boxes(gate_prob, gate_scale, (0, 0), limit)
         if fine_scale <= gate_scale * 1.25:
             return gate_boxes
         # Big lines are located well enough on the gate map; look closer only where text is small.
@@ -154,7 +157,7 @@ class OcrPipeline:
         boxes: list[_Box] = []
         for x0, y0, x1, y1 in regions:
             prob = self._prob_map(bgr[y0:y1, x0:x1], fine_scale)
-            boxes.extend(self._boxes(prob, fine_scale, (x0, y0)))
+            boxes.extend(self._boxes(prob, fine_scale, (x0, y0), limit))
         return _dedupe(big + boxes)
 
     def _prob_map(self, bgr: np.ndarray, scale: float) -> np.ndarray:
@@ -170,8 +173,11 @@ class OcrPipeline:
         # Back to the un-rounded scale so box coordinates map with one factor per axis.
         return cv2.resize(prob, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_LINEAR)
 
-    def _boxes(self, prob: np.ndarray, scale: float, offset: tuple[int, int]) -> list[_Box]:
-        """DB post-processing: contours of the thresholded map -> scored, unclipped rotated boxes."""
+    def _boxes(self, prob: np.ndarray, scale: float, offset: tuple[int, int], limit: float) -> list[_Box]:
+        """DB post-processing: contours of the thresholded map -> scored, unclipped rotated boxes.
+
+        ``limit`` (working pixels) is the thickest a line may be: the detector also fires on blobs.
+        """
         cfg = self.config
         mask = (prob > cfg.det_thresh).astype(np.uint8)
         mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
@@ -191,8 +197,9 @@ class OcrPipeline:
             rect = ((cx, cy), (rw + 2 * d, rh + 2 * d), angle)
             pts = cv2.boxPoints(rect) / scale + np.array(offset, dtype=np.float32)
             quad = _order_quad(pts)
-            if min(_quad_size(quad)) < cfg.min_text_height:
-                continue
+            size = _quad_size(quad)
+            if min(size) < cfg.min_text_height or min(size) > limit:
+                continue  # too small to read, or a blob the detector fires on (a person, a sky)
             out.append(_Box(quad.astype(np.float32), float(score)))
         return out
 
@@ -344,6 +351,13 @@ def _tilt(quad: np.ndarray) -> float:
     """Angle in degrees of the quad's top edge from horizontal."""
     dx, dy = quad[1] - quad[0]
     return abs(math.degrees(math.atan2(float(dy), float(dx))))
+
+
+def _edges(bgr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Where the image has edges, at the gate map's resolution (dilated a little)."""
+    small = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    lap = np.abs(cv2.Laplacian(small, cv2.CV_16S, ksize=3))
+    return cv2.dilate((lap > 12).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
 
 
 def _is_tall(quad: np.ndarray) -> bool:
