@@ -105,7 +105,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def plan_tiles(width: int, height: int, faces: list[Face], *, face_px: float = 44.0, max_tiles: int = 12,
+def plan_tiles(width: int, height: int, faces: list[Face], *, face_px: float = 40.0, max_tiles: int = 12,
                overlap: float = 0.25, max_side: float = 0.5) -> tuple[list[Region], float]:
     """Square tiles covering the space around every face too small for the whole-photo pass.
 
