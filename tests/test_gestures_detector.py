@@ -286,3 +286,9 @@ def test_weighted_nms_survives_a_degenerate_box() -> None:
 def test_tiny_and_thin_photos_are_handled(registry, shape: tuple[int, int, int]) -> None:
     det = GestureDetector(_runtime_or_skip(), registry)
     assert det.detect(load_image(np.full(shape, 128, np.uint8))) == []
+
+
+def test_thumbs_up_is_partisan_without_a_number(registry) -> None:
+    det = GestureDetector(Runtime(), registry)
+    f = det._finding(_reading("thumbs_up", ("thumb",)), 1.0, 1000, 1000)
+    assert f.detail["partisan"] is True and f.number is None and f.election == "pilpres2024"
