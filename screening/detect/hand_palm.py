@@ -57,7 +57,7 @@ def decode(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decode raw outputs into (scores (N,), boxes (N,4) x0y0x1y1, keypoints (N,7,2)), all in the
     model's normalised [0, 1] input frame, keeping candidates scoring at least ``min_score``."""
-    logits = np.clip(np.nan_to_num(raw_scores.reshape(-1), nan=-100.0), -100.0, 100.0)
+    logits = np.clip(np.nan_to_num(raw_scores.reshape(-1).astype(np.float64), nan=-100.0), -100.0, 100.0)
     scores = 1.0 / (1.0 + np.exp(-logits))
     keep = np.flatnonzero(scores >= min_score)
     if keep.size == 0:
