@@ -66,6 +66,33 @@ def perfect_reading(det: TextDetector, lines: list[str]) -> list[Finding]:
     return det.findings(det.matcher.match(tl), 1.0)
 
 
+class RapidocrBaseline:
+    """rapidocr 3.10 with its default settings (its packaged models, nothing fetched) reading the
+    lines, our lexicon matching them: what the pipeline in text_ocr.py is measured against."""
+
+    def __init__(self, det: TextDetector) -> None:
+        from rapidocr import RapidOCR
+
+        self.det = det
+        self.engine = RapidOCR(params={"Global.log_level": "error"})
+
+    def read(self, image: LoadedImage) -> list[TextLine]:
+        out = self.engine(image.bgr)
+        if out.boxes is None:
+            return []
+        lines = []
+        for box, text, score in zip(out.boxes, out.txts, out.scores, strict=True):
+            n = max(1, len(text))
+            lines.append(
+                TextLine(np.asarray(box, np.float32), text, float(score), 1.0, tuple((k + 0.5) / n for k in range(n)))
+            )
+        return lines
+
+    def detect(self, image: LoadedImage) -> list[Finding]:
+        lines = self.read(image)
+        return self.det.findings(self.det.matcher.match(lines), image.scale) if lines else []
+
+
 def build(args: argparse.Namespace) -> TextDetector:
     registry = load_registry(None)
     config = load_rules(args.rules).detector_config("text") if args.rules else load_rules(None).detector_config("text")
@@ -75,7 +102,7 @@ def build(args: argparse.Namespace) -> TextDetector:
     return det
 
 
-def run_synthetic(det: TextDetector, scenes: list[Scene], verbose: bool) -> dict[str, float]:
+def run_synthetic(det: TextDetector | RapidocrBaseline, scenes: list[Scene], verbose: bool) -> dict[str, float]:
     shown = found = 0
     subj_shown = subj_found = 0
     false_hits = neutral = 0
@@ -88,7 +115,7 @@ def run_synthetic(det: TextDetector, scenes: list[Scene], verbose: bool) -> dict
         got = det.detect(img)
         times.append((time.perf_counter() - t) * 1000)
         cpu.append((time.process_time() - c) * 1000)
-        want = perfect_reading(det, sc.lines)
+        want = perfect_reading(det if isinstance(det, TextDetector) else det.det, sc.lines)
         if sc.category == "neutral":
             neutral += 1
             false_hits += len(got)
@@ -125,7 +152,7 @@ def run_synthetic(det: TextDetector, scenes: list[Scene], verbose: bool) -> dict
     return {"recall": found / max(1, shown), "false_hits": false_hits}
 
 
-def run_devset(det: TextDetector, devset: Path, verbose: bool) -> None:
+def run_devset(det: TextDetector | RapidocrBaseline, devset: Path, verbose: bool) -> None:
     folder = devset / "text"
     if not folder.is_dir():
         print(f"devset: {folder} not found, skipped")
@@ -213,9 +240,12 @@ def main() -> None:
     ap.add_argument("--bench", action="store_true", help="only time 12-megapixel photos")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--baseline", action="store_true", help="read with rapidocr's defaults instead (comparison)")
     args = ap.parse_args()
-    det = build(args)
-    if args.bench:
+    det: TextDetector | RapidocrBaseline = build(args)
+    if args.baseline:
+        det = RapidocrBaseline(det)
+    if args.bench and isinstance(det, TextDetector):
         run_bench(det, args.repeats)
         return
     run_synthetic(det, generate(args.count, args.seed), args.verbose)

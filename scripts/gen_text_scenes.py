@@ -226,8 +226,11 @@ def wave(panel: np.ndarray, rng: np.random.Generator, amp_frac: float) -> np.nda
 
 def paste(
     scene: np.ndarray, panel: np.ndarray, rng: np.random.Generator, max_rot: float, persp: float, target_w: int
-) -> None:
-    """Warp ``panel`` (RGBA) onto ``scene`` at a random place: rotation, perspective foreshortening."""
+) -> np.ndarray:
+    """Warp ``panel`` (RGBA) onto ``scene`` at a random place: rotation, perspective foreshortening.
+
+    Returns the mask of the scene pixels the panel now covers.
+    """
     H, W = scene.shape[:2]
     ph, pw = panel.shape[:2]
     s = min(target_w / pw, 0.9 * H / ph, 0.95 * W / pw)
@@ -247,18 +250,33 @@ def paste(
     warped = cv2.warpPerspective(panel, m, (W, H), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT)
     alpha = warped[:, :, 3:4].astype(np.float32) / 255.0
     scene[:] = (scene * (1 - alpha) + warped[:, :, :3] * alpha).astype(np.uint8)
+    return warped[:, :, 3] > 0
 
 
-def occlude(scene: np.ndarray, rng: np.random.Generator) -> None:
-    """A person-shaped blob in front (head and shoulders) near a side of the photo."""
+def occlude(scene: np.ndarray, rng: np.random.Generator, keep: np.ndarray | None) -> None:
+    """Things in front of the banner that leave its text legible: a person-shaped blob (head and
+    shoulders) beside the text (never over it, or the words are not "shown"), or a thin pole or
+    rope across it, which people and OCR read through."""
     H, W = scene.shape[:2]
-    x = int(rng.choice([rng.integers(0, W // 6), rng.integers(5 * W // 6, W)]))
-    y = int(rng.integers(H // 2, H))
-    r = int(rng.integers(40, 110))
-    color = tuple(int(c) for c in rng.integers(0, 120, 3))
-    cv2.circle(scene, (x, y - 2 * r), r, color, -1)
-    cv2.ellipse(scene, (x, y + r), (int(2.2 * r), 2 * r), 0, 180, 360, color, -1)
-    cv2.rectangle(scene, (x - int(2.2 * r), y + r), (x + int(2.2 * r), H), color, -1)
+    if keep is not None and rng.random() < 0.4:
+        _, xs = np.nonzero(keep)
+        if len(xs):
+            x = int(rng.integers(xs.min(), xs.max() + 1))
+            color = tuple(int(c) for c in rng.integers(0, 120, 3))
+            cv2.line(scene, (x, 0), (x + int(rng.integers(-60, 60)), H), color, int(rng.integers(4, 9)))
+            return
+    for _ in range(12):
+        layer = np.zeros((H, W), np.uint8)
+        x = int(rng.choice([rng.integers(0, W // 6), rng.integers(5 * W // 6, W)]))
+        y = int(rng.integers(H // 2, H))
+        r = int(rng.integers(40, 110))
+        cv2.circle(layer, (x, y - 2 * r), r, 1, -1)
+        cv2.ellipse(layer, (x, y + r), (int(2.2 * r), 2 * r), 0, 180, 360, 1, -1)
+        cv2.rectangle(layer, (x - int(2.2 * r), y + r), (x + int(2.2 * r), H), 1, -1)
+        if keep is None or not (layer.astype(bool) & keep).any():
+            color = tuple(int(c) for c in rng.integers(0, 120, 3))
+            scene[layer > 0] = color
+            return
 
 
 def shirt(scene: np.ndarray, lines: list[str], fonts: list[str], rng: np.random.Generator) -> None:
@@ -289,9 +307,10 @@ def shirt(scene: np.ndarray, lines: list[str], fonts: list[str], rng: np.random.
     panel = wave(panel, rng, 0.03)
     ph, pw = panel.shape[:2]
     s = min(rng.uniform(1.3, 1.8) * half / pw, 0.8 * (H - top) / ph)
+    s = min(max(s, MIN_TEXT_PX / max(1, panel_min_h[0])), 0.95 * W / pw)  # readable print only
     small = cv2.resize(panel, (max(1, int(pw * s)), max(1, int(ph * s))), interpolation=cv2.INTER_AREA)
     sh, sw = small.shape[:2]
-    x0, y0 = cx - sw // 2, top + int(0.35 * half)
+    x0, y0 = max(0, min(W - sw, cx - sw // 2)), min(H - 1, top + int(0.35 * half))
     y1, x1 = min(H, y0 + sh), min(W, x0 + sw)
     region = scene[y0:y1, x0:x1]
     a = small[: y1 - y0, : x1 - x0, 3:4].astype(np.float32) / 255.0
@@ -336,9 +355,13 @@ def render(registry: Registry, fonts: list[str], rng: np.random.Generator, categ
         # Keep the smallest line at least MIN_TEXT_PX tall: smaller is not "text a person can read".
         across = panel.shape[1]
         target = min(0.95 * W, max(target, MIN_TEXT_PX * across / max(1, panel_min_h[0])))
-        paste(scene, panel, rng, rot, persp, int(target))
-    if rng.random() < 0.35:
-        occlude(scene, rng)
+        covered = paste(scene, panel, rng, rot, persp, int(target))
+        # The text area: the panel less its margins (eroded by a third of its smaller side).
+        ys, xs = np.nonzero(covered)
+        grow = max(3, int(0.15 * min(np.ptp(ys) if len(ys) else 1, np.ptp(xs) if len(xs) else 1)))
+        text_area = cv2.erode(covered.astype(np.uint8), np.ones((grow, grow), np.uint8)) > 0
+    if style != "shirt" and rng.random() < 0.35:
+        occlude(scene, rng, text_area)
     return Scene(image=degrade(scene, rng)[:, :, ::-1].copy(), category=category, style=style, lines=lines)
 
 

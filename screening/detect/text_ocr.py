@@ -398,7 +398,8 @@ def _regions(
     mask: np.ndarray, shape: tuple[int, ...], scale: float, size: tuple[int, int]
 ) -> list[tuple[int, int, int, int]]:
     """Working-copy bands around the gate's text pixels: full width (the gate often sees only part
-    of a faint line, and a line continues sideways), padded up and down, merged.
+    of a faint line, and a line continues sideways), padded up and down by at least the blob's own
+    height (the unseen end of a tilted line lies higher or lower), merged.
 
     When they would cover most of the photo one full-frame region is cheaper than several bands.
     """
@@ -408,7 +409,7 @@ def _regions(
     bands: list[list[int]] = []
     for k in range(1, n):
         _, y, _, rh, _ = stats[k]
-        pad = max(32, int(0.6 * rh / scale))
+        pad = max(80, int(1.0 * rh / scale))
         y0 = max(0, int(y / scale) - pad)
         y1 = min(h, math.ceil((y + rh) / scale) + pad)
         bands.append([0, y0, w, y1])
