@@ -238,3 +238,22 @@ def test_join_rows_puts_split_banner_words_back_together():
     pks = next(j for j in joined if j.text == "PARTAI PKS")
     sub = pks.sub_quad(7, 10)  # "PKS"
     assert sub[0][0] >= b.quad[0][0] - 20
+
+
+def test_operator_adds_a_phrase_to_a_registry_folder(tmp_path):
+    from screening.errors import RegistryError
+    from screening.registry.phrases import add_phrase, remove_phrase
+    from screening.registry.store import init_registry
+
+    init_registry(tmp_path)
+    add_phrase(tmp_path, Phrase(election="pilpres2024", text="  Gemoy  Bersama ", ticket=2))
+    with pytest.raises(RegistryError, match="no party"):
+        add_phrase(tmp_path, Phrase(election="pileg2024", text="Ayo Coblos", party="nope"))
+    with pytest.raises(RegistryError, match="already"):
+        add_phrase(tmp_path, Phrase(election="pilpres2024", text="gemoy bersama"))
+    reg = load_registry(tmp_path)
+    assert [(p.text, p.ticket) for p in reg.phrases] == [("Gemoy Bersama", 2)]
+    det = TextDetector(Runtime(), reg)
+    assert [(f.label, f.number) for f in read(det, "GEMOY BERSAMA")] == [("Gemoy Bersama", 2)]
+    assert remove_phrase(tmp_path, "GEMOY BERSAMA") == 1
+    assert load_registry(tmp_path).phrases == ()
