@@ -37,13 +37,18 @@ from screening.registry import Party, init_registry, load_registry, save_registr
 from screening.registry.logos import add_logo
 from screening.rules import load_rules
 
+SMALL = 120  # logos with a shorter long side (in the 1600-px scene) are reported apart
 DEFAULT_DEVSET = Path(__file__).resolve().parents[2] / "shared" / "devset"
 
 
+OVERRIDES: dict[str, float] = {}  # --set key=value: try a setting without editing rules.toml
+
+
 def detector_for(root: Path) -> LogoDetector:
-    """The detector with the thresholds of the shipped rules.toml."""
+    """The detector with the thresholds of the shipped rules.toml (and any --set overrides)."""
     cfg = load_rules(None).detector_config("logos")
     cfg.pop("enabled", None)
+    cfg.update(OVERRIDES)
     return LogoDetector(load_registry(root), LogoConfig.from_dict(cfg))
 
 
@@ -85,6 +90,7 @@ def eval_synthetic(args: argparse.Namespace) -> None:
         findings_n = wrong_findings = 0
         times: list[float] = []
         misses: list[str] = []
+        by_size = {True: [0, 0], False: [0, 0]}  # small?: [found, total]
         for i in range(args.scenes):
             use_photo = photos and i % 2 == 1
             bg = (
@@ -112,6 +118,9 @@ def eval_synthetic(args: argparse.Namespace) -> None:
                 truth_n += 1
                 ok = any(f.party == tr.label and _hit(f, tr.box) for f in found)
                 found_n += ok
+                small = max(tr.box[2], tr.box[3]) < SMALL
+                by_size[small][0] += ok
+                by_size[small][1] += 1
                 if not ok:
                     misses.append(f"scene {i} {tr.label} side={max(tr.box[2:]):.0f} occl={tr.occluded:.2f}")
             wrong = [f for f in found if not any(f.party == tr.label and _hit(f, tr.box) for tr in truths)]
@@ -125,10 +134,11 @@ def eval_synthetic(args: argparse.Namespace) -> None:
             f"synthetic: {args.scenes} scenes ({pos_n} with enrolled logos, {neg_n} without), {args.logos} logo images"
         )
         print(f"  recall            {found_n}/{truth_n} = {found_n / max(truth_n, 1):.1%}")
+        for small, (hit, tot) in sorted(by_size.items()):
+            label = f"< {SMALL} px" if small else f">= {SMALL} px"
+            print(f"    logos {label:9} {hit}/{tot} = {hit / max(tot, 1):.1%}  (long side in the 1600x1200 photo)")
         print(f"  negatives flagged {neg_flagged}/{neg_n} = {neg_flagged / max(neg_n, 1):.1%}")
-        print(
-            f"  wrong-party       {wrong_photos}/{pos_n} positive photos; {wrong_findings}/{findings_n} findings"
-        )
+        print(f"  wrong-party       {wrong_photos}/{pos_n} positive photos; {wrong_findings}/{findings_n} findings")
         print(f"  detect ms median  {statistics.median(times):.0f} (working copy 1600x1200)")
         if args.verbose:
             for m in misses:
@@ -183,7 +193,13 @@ def main() -> None:
     ap.add_argument("--devset", type=Path, default=DEFAULT_DEVSET)
     ap.add_argument("--only", choices=["synthetic", "devset"])
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a [detectors.logos] value"
+    )
     args = ap.parse_args()
+    for item in args.set:
+        key, _, value = item.partition("=")
+        OVERRIDES[key] = int(value) if value.lstrip("-").isdigit() else float(value)
     if args.only != "devset":
         eval_synthetic(args)
     if args.only != "synthetic":

@@ -136,3 +136,17 @@ def test_unknown_setting_is_refused() -> None:
 
     with pytest.raises(ScreeningError, match="min_inlers"):
         LogoDetector.from_config(None, load_registry(None), {"min_inlers": 3})
+
+
+def test_threads_share_one_detector(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    scene = _background(6)
+    _place(scene, logos["gerindra"], [(100, 120), (380, 140), (370, 420), (110, 400)])
+    _place(scene, logos["pdip"], [(520, 300), (800, 290), (810, 580), (530, 570)])
+    image = load_image(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2RGB))
+    expected = sorted((f.party, f.box.as_list()) for f in detector.detect(image))
+    assert [p for p, _ in expected] == ["gerindra", "pdip"]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: sorted((f.party, f.box.as_list()) for f in detector.detect(image)), range(8)))
+    assert all(r == expected for r in results)

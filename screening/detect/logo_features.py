@@ -16,14 +16,14 @@ import cv2
 import numpy as np
 
 # Bump whenever extraction changes: cached reference features with another version are recomputed.
-FEATURE_VERSION = "rootsift-ms3-tilt4-v2"
+FEATURE_VERSION = "rootsift-ms4-tilt4-v3"
 
 REF_SIDE = 400  # canonical long side of a reference logo crop, in pixels
-REF_SCALES = (1.0, 0.5, 0.25)  # reference pyramid levels described (coordinates map back to canonical)
+REF_SCALES = (1.0, 0.5, 0.25, 0.125)  # reference pyramid levels described (coordinates map back to canonical)
 TILT = 0.6  # foreshortening of the simulated oblique views (about 53 degrees off axis)
 TILT_SCALES = (1.0, 0.5)
 THUMB_SIDE = 64  # long side of the appearance thumbnail used by verification
-MIN_LEVEL_SIDE = 40  # a pyramid level smaller than this has too few pixels for SIFT
+MIN_LEVEL_SIDE = 32  # a pyramid level smaller than this has too few pixels for SIFT
 
 
 @dataclass(frozen=True)
