@@ -233,3 +233,13 @@ def test_rescreen_all_screens_every_distinct_photo_again(tmp_path: Path, archive
     again = run([archive["zip"]], store, rescreen="all")
     assert again.counts.screened == first.counts.screened == 3 + 1  # 3 photos + dup.jpg's content, once each
     assert again.counts.resumed == 0 and again.counts.duplicates == 0
+
+
+def test_workers_retire_after_their_share_and_nothing_is_lost(tmp_path: Path, archive: dict[str, Path]) -> None:
+    store = tmp_path / "r.sqlite"
+    s = run([archive["folder"], archive["zip"], archive["tar"]], store, workers=2, max_tasks_per_worker=2)
+    assert len(s.worker_pids) >= 4  # replacements started as workers retired
+    assert (s.counts.allow, s.counts.error, s.counts.crashed) == (12, 2, 0)
+    ref = tmp_path / "ref.sqlite"
+    run([archive["folder"], archive["zip"], archive["tar"]], ref, workers=2)
+    assert rows(store) == rows(ref)

@@ -16,7 +16,7 @@ from typing import IO
 
 from screening.batch.findings_io import findings_from_json
 from screening.batch.magic import Kind, sniff
-from screening.batch.pool import Failure, FatalBatchError, WorkerPool
+from screening.batch.pool import MAX_TASKS_PER_WORKER, Failure, FatalBatchError, WorkerPool
 from screening.batch.progress import Counts, Progress
 from screening.batch.rescreen import Plan, merge_findings, plan_for, reevaluate
 from screening.batch.sources import Entry, Key, SourceError, iter_sources
@@ -49,6 +49,7 @@ class BatchOptions:
     thumbnail_side: int = 240  # 0: no thumbnails
     detectors: tuple[str, ...] | None = None  # None: every available detector
     task_timeout: float = 300.0
+    max_tasks_per_worker: int = MAX_TASKS_PER_WORKER  # then the worker is replaced (flat memory)
     model_dir: str | None = None
     stop_after: int | None = None  # stop after this many new photo rows (tests of interruption)
     cwd: Path | None = None
@@ -216,7 +217,12 @@ class BatchRun:
                 thumbnail_side=self.opts.thumbnail_side,
                 model_dir=self.opts.model_dir,
             )
-            self.pool = WorkerPool(self.opts.workers, config, task_timeout=self.opts.task_timeout)
+            self.pool = WorkerPool(
+                self.opts.workers,
+                config,
+                task_timeout=self.opts.task_timeout,
+                max_tasks_per_worker=self.opts.max_tasks_per_worker,
+            )
             t0 = time.monotonic()
             self.pool.start()
             self._startup_s = time.monotonic() - t0
