@@ -133,3 +133,17 @@ def test_threads_share_one_detector(detector):
     assert results[0] == results[2] and results[1] == results[3]
     assert any(f.party == "gerindra" for f in results[0])
     assert any(f.number == 3 for f in results[1])
+
+
+def test_screener_warns_on_campaign_text(runtime):
+    import datetime as dt
+
+    from screening.screener import Screener
+
+    screener = Screener(runtime=runtime, detectors=["text"])
+    photo = scene(banner(["PARTAI GOLKAR", "COBLOS NO. 4"], fg=(20, 20, 20), bg=(250, 220, 0)))
+    verdict = screener.screen(photo, posting_date=dt.date(2024, 1, 15))
+    assert verdict.verdict == "warn"
+    assert "campaign_text" in {v.rule for v in verdict.violations}
+    neutral = screener.screen(scene(banner(["APOTEK SEHAT", "Buka 24 Jam"])), posting_date=dt.date(2024, 1, 15))
+    assert neutral.verdict == "allow", [f.to_dict() for f in neutral.findings]
