@@ -106,6 +106,11 @@ def test_strong_entries_fire_alone(detector):
     assert [f.candidate for f in found] == ["prabowo-subianto"]
 
 
+def test_common_surname_alone_is_not_a_candidate(detector):
+    assert read(detector, "Drs. Bambang Subianto", "Kepala Dinas") == []
+    assert [f.candidate for f in read(detector, "BASWEDAN")] == ["anies-baswedan"]
+
+
 def test_common_word_that_is_a_party_name_stays_quiet(detector):
     assert read(detector, "GELORA BUNG KARNO", "Pintu 5") == []
 

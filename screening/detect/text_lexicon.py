@@ -26,7 +26,7 @@ _FOLD = str.maketrans({"0": "O", "1": "I", "L": "I", "|": "I", "!": "I", "5": "S
 # Everyday Indonesian words (and very common names) that collide with one-word lexicon entries.
 _COMMON = (
         "AMIN", "MAJU", "UNGGUL", "LANJUTKAN", "PERUBAHAN", "GELORA", "BURUH", "GARUDA", "UMMAT", "ACEH",
-        "ISKANDAR", "PERSATUAN", "KEADILAN", "SEJAHTERA", "AMANAT", "NASIONAL", "BANGSA", "RAKYAT",
+        "ISKANDAR", "SUBIANTO", "PRANOWO", "PERSATUAN", "KEADILAN", "SEJAHTERA", "AMANAT", "NASIONAL", "BANGSA", "RAKYAT",
         "INDONESIA", "KARYA", "BULAN", "BINTANG", "HATI", "NURANI", "DEMOKRASI", "PERJUANGAN",
 )  # fmt: skip
 
