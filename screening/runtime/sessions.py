@@ -6,6 +6,7 @@ interpreters are not; ``litert_interpreter`` hands out one per thread.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,9 @@ class Runtime:
         if interp is None:
             from ai_edge_litert.interpreter import Interpreter
 
-            interp = Interpreter(model_path=str(self.path(name)), num_threads=max(1, self.threads or 1))
+            # threads=0 means "let the runtime choose", as for onnxruntime: all cores, up to 4.
+            threads = self.threads or min(4, os.cpu_count() or 1)
+            interp = Interpreter(model_path=str(self.path(name)), num_threads=threads)
             interp.allocate_tensors()
             cache[name] = interp
         return interp
