@@ -5,7 +5,7 @@ sees the 1600-pixel working copy. Each stage is timed separately (keypoints, ind
 verification) so that the growth with the number of logos is visible where it happens: only the
 index query depends on it.
 
-    python scripts/bench_logos.py [--runs 9] [--logos 10,20,40] [--devset PATH]
+    python scripts/bench_logos.py [--runs 9] [--logos 10,20,40] [--devset PATH] [--set detect_side=1024]
 """
 
 from __future__ import annotations
@@ -92,7 +92,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--logos", default="10,20,40")
     ap.add_argument("--devset", type=Path, default=ev.DEFAULT_DEVSET)
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a [detectors.logos] value"
+    )
     args = ap.parse_args()
+    for item in args.set:
+        key, _, value = item.partition("=")
+        ev.OVERRIDES[key] = int(value) if value.lstrip("-").isdigit() else float(value)
     print("12-megapixel JPEG, detector on the 1600-px working copy; medians (machine shared: pessimistic)")
     cols = ("descr", "decode", "detect", "cpu", "keypts", "query", "verify")
     print(f"{'logos':>5} " + " ".join(f"{c:>7}" for c in cols) + " found")
