@@ -83,6 +83,7 @@ def test_bad_input_is_refused_without_changes(root: Path, tmp_path: Path) -> Non
         add_logo(root, "pkb", [_logo(tmp_path / "a.png", 1), junk])
     assert _toml_logos(root, "pkb") == []
     assert not (root / "logos").exists()
+    assert not logo_cache_dir(root).exists()
     with pytest.raises(RegistryError, match="no party"):
         add_logo(root, "no-such-party", [_logo(tmp_path / "b.png", 2)])
     with pytest.raises(RegistryError, match="has no logo"):

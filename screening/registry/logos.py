@@ -48,7 +48,7 @@ def add_logo(root: str | Path, party_id: str, images: Iterable[str | Path]) -> l
     if party is None:
         known = ", ".join(p.id for p in registry.parties) or "none"
         raise RegistryError(f"no party '{party_id}' in {root}; known parties: {known}")
-    staged: list[tuple[bytes, str, str]] = []
+    staged: list[tuple[bytes, str, str, ReferenceFeatures]] = []
     for image in images:
         path = Path(image)
         try:
@@ -63,11 +63,11 @@ def add_logo(root: str | Path, party_id: str, images: Iterable[str | Path]) -> l
             raise EnrollmentError(f"{path} has too little detail to be recognised ({len(ref.features)} keypoints)")
         digest = hashlib.sha256(data).hexdigest()
         ext = _EXTENSIONS.get(loaded.format or "", path.suffix.lower() or ".img")
-        staged.append((data, digest, f"{LOGO_DIR}/{party_id}/{digest[:16]}{ext}"))
-        _save_cached(cache_path(logo_cache_dir(root), digest), ref)
+        staged.append((data, digest, f"{LOGO_DIR}/{party_id}/{digest[:16]}{ext}", ref))
     added: list[str] = []
     logos = list(party.logos)
-    for data, _digest, rel in staged:
+    for data, digest, rel, ref in staged:
+        _save_cached(cache_path(logo_cache_dir(root), digest), ref)
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
