@@ -51,6 +51,7 @@ class OcrConfig:
     max_lines: int = 60  # recognise at most this many boxes (largest first) per photo
     rec_batch: int = 8
     rec_max_ratio: float = 30.0  # width/height cap of one recognised line
+    gate_blob_radius: float = 0.08  # gate blobs thicker than this share of the short side are not looked at closer
     gate_accept_height: float = 999.0  # gate-map pixels; lines this tall are read from the gate boxes alone
     direction_tilt: float = 20.0  # degrees; tilted boxes get the 0/180 classifier
     direction_thresh: float = 0.85  # classifier confidence to flip a line
@@ -151,6 +152,13 @@ class OcrPipeline:
         big = [b for b in gate_boxes if _quad_size(b.quad)[1] * gate_scale >= cfg.gate_accept_height]
         for b in big:
             cv2.fillPoly(gate_mask, [np.round(b.quad * gate_scale).astype(np.int32)], 0)
+        # The detector also fires on thick blobs (a person, a flat-coloured shape). A closer look
+        # there finds the same blob; lines that thick are big enough to take from the gate.
+        thick = _thick_blobs(gate_mask, cfg.gate_blob_radius * min(gate_mask.shape))
+        if thick is not None:
+            taken = {id(b) for b in big}
+            big += [b for b in gate_boxes if id(b) not in taken and _centre_in(b.quad * gate_scale, thick)]
+            gate_mask[thick] = 0
         if int(gate_mask.sum()) < cfg.gate_min_pixels:
             return big
         regions = _regions(gate_mask, gate_prob.shape, gate_scale, (w, h))
@@ -351,6 +359,23 @@ def _tilt(quad: np.ndarray) -> float:
     """Angle in degrees of the quad's top edge from horizontal."""
     dx, dy = quad[1] - quad[0]
     return abs(math.degrees(math.atan2(float(dy), float(dx))))
+
+
+def _thick_blobs(mask: np.ndarray, radius: float) -> np.ndarray | None:
+    """Pixels of the connected parts of ``mask`` that contain a disc wider than ``radius``."""
+    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    if float(dist.max()) <= radius:
+        return None
+    _, labels = cv2.connectedComponents(mask, connectivity=8)
+    thick_ids = np.unique(labels[dist > radius])
+    thick_ids = thick_ids[thick_ids > 0]
+    return np.isin(labels, thick_ids)
+
+
+def _centre_in(quad: np.ndarray, region: np.ndarray) -> bool:
+    cx, cy = quad.mean(axis=0)
+    y, x = int(np.clip(cy, 0, region.shape[0] - 1)), int(np.clip(cx, 0, region.shape[1] - 1))
+    return bool(region[y, x])
 
 
 def _edges(bgr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
