@@ -424,7 +424,8 @@ def _regions(
 ) -> list[tuple[int, int, int, int]]:
     """Working-copy bands around the gate's text pixels: full width (the gate often sees only part
     of a faint line, and a line continues sideways), padded up and down by at least the blob's own
-    height (the unseen end of a tilted line lies higher or lower), merged.
+    height (the unseen end of a tilted line lies higher or lower), merged. Blobs taller than wide
+    (vertical banners) get a full-height column instead.
 
     When they would cover most of the photo one full-frame region is cheaper than several bands.
     """
@@ -433,13 +434,17 @@ def _regions(
     n, _, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
     bands: list[list[int]] = []
     for k in range(1, n):
-        _, y, _, rh, _ = stats[k]
+        x, y, rw, rh, _ = stats[k]
+        if rh > rw:  # a vertical line: a full-height column instead
+            pad = max(80, int(1.0 * rw / scale))
+            bands.append([max(0, int(x / scale) - pad), 0, min(w, math.ceil((x + rw) / scale) + pad), h])
+            continue
         pad = max(80, int(1.0 * rh / scale))
         y0 = max(0, int(y / scale) - pad)
         y1 = min(h, math.ceil((y + rh) / scale) + pad)
         bands.append([0, y0, w, y1])
     merged = _merge_rects(bands)
-    if sum(r[3] - r[1] for r in merged) > 0.55 * h:
+    if sum((r[2] - r[0]) * (r[3] - r[1]) for r in merged) > 0.55 * w * h:
         return [(0, 0, w, h)]
     return [(r[0], r[1], r[2], r[3]) for r in merged]
 
