@@ -8,7 +8,6 @@ import os
 import queue
 import signal
 import threading
-import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -103,22 +102,19 @@ class WorkerEngine:
     def run(self, task: Task) -> Outcome:
         from screening.batch.findings_io import findings_to_json, public_verdict_dict
         from screening.errors import ImageError, ModelError
+        from screening.findings import ErrorInfo, Verdict
 
         if os.environ.get(CRASH_ENV) and os.environ[CRASH_ENV] == task.sha256:
             os.abort()
         screener = self.screener_for(task.detectors)
         ran = tuple(d.name for d in screener.detectors)
-        t0 = time.perf_counter()
         try:
             image = screener.load(task.data, path=task.path)
-        except ImageError:
-            verdict = screener.screen(task.data, posting_date=self.day, path=task.path, raise_errors=False)
-            err = verdict.error
-            return Outcome(
-                task.task_id, verdict.to_dict(), "[]", (), None, err.code if err else None, err.message if err else None
-            )
+        except ImageError as exc:
+            error = ErrorInfo(exc.code, exc.message)
+            verdict = Verdict.failure(task.path, error, self.day.isoformat(), {})
+            return Outcome(task.task_id, verdict.to_dict(), "[]", (), None, exc.code, exc.message)
         try:
-            decode_ms = (time.perf_counter() - t0) * 1000.0
             verdict = screener.screen(image, posting_date=self.day, path=task.path)
         except ModelError:
             raise  # a broken model is fatal for the run, not a property of this photo
@@ -126,9 +122,6 @@ class WorkerEngine:
             msg = f"screening failed: {type(exc).__name__}: {exc}"
             return Outcome(task.task_id, {}, "[]", ran, None, "screening_failed", msg[:500])
         vdict = public_verdict_dict(verdict.to_dict())
-        # screen() got a decoded image, so its own "decode" is ~0: report the real decode and total.
-        vdict["timings_ms"]["decode"] = round(decode_ms, 1)
-        vdict["timings_ms"]["total"] = round((time.perf_counter() - t0) * 1000.0, 1)
         thumb = None
         if task.detectors is None and self.config.thumbnail_side > 0:
             thumb = make_thumbnail(image.bgr, self.config.thumbnail_side)

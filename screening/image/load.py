@@ -3,8 +3,10 @@ larger than the detectors need, with the factor that maps its pixels back to the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import time
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -64,6 +66,7 @@ class LoadedImage:
     sha256: str | None
     path: str | None
     format: str | None
+    decode_ms: float = 0.0  # time spent reading and decoding, reported in the verdict's timings
 
     @cached_property
     def rgb(self) -> np.ndarray:
@@ -87,23 +90,28 @@ def load_image(source: ImageSource, options: LoadOptions | None = None, *, path:
     is not a readable photo within the limits.
     """
     opts = options or LoadOptions()
+    t0 = time.perf_counter()
     if isinstance(source, np.ndarray):
-        return _from_array(source, opts, path)
-    if isinstance(source, Image.Image):
-        return _from_pil(source, opts, sha256=None, path=path, fmt=source.format)
-    if isinstance(source, (str, Path)):
-        data = _read_file(Path(source), opts)
-        path = path or str(source)
+        image = _from_array(source, opts, path)
+    elif isinstance(source, Image.Image):
+        image = _from_pil(source, opts, sha256=None, path=path, fmt=source.format)
+    elif isinstance(source, (str, Path)):
+        image = _decode(_read_file(Path(source), opts), opts, path or str(source))
     elif isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
+        image = _decode(bytes(source), opts, path)
     else:
         raise UnsupportedImageError(f"cannot screen an object of type {type(source).__name__}")
-    return decode_bytes(data, opts, path=path)
+    return dataclasses.replace(image, decode_ms=(time.perf_counter() - t0) * 1000.0)
 
 
 def decode_bytes(data: bytes, options: LoadOptions | None = None, *, path: str | None = None) -> LoadedImage:
     """Decode encoded image bytes (what a file or an archive member holds)."""
-    opts = options or LoadOptions()
+    t0 = time.perf_counter()
+    image = _decode(data, options or LoadOptions(), path)
+    return dataclasses.replace(image, decode_ms=(time.perf_counter() - t0) * 1000.0)
+
+
+def _decode(data: bytes, opts: LoadOptions, path: str | None) -> LoadedImage:
     if not data:
         raise EmptyInputError("the file is empty (0 bytes)")
     if len(data) > opts.max_bytes:
