@@ -42,7 +42,7 @@ class OcrConfig:
     gate_side: int = 480  # low-resolution detection that decides whether a photo has text at all
     gate_thresh: float = 0.15  # gate-map probability that proposes a region for the closer look
     gate_min_pixels: int = 6  # proposed pixels (on the gate map) below which the photo counts as text-free
-    det_side: int = 1280  # detection resolution for the regions the gate flagged
+    det_side: int = 800  # detection resolution for the regions the gate flagged (rules.toml explains)
     det_thresh: float = 0.3  # DB probability that a pixel is text
     min_det_score: float = 0.5  # mean DB probability inside a box to keep it
     unclip_ratio: float = 1.6  # DB box expansion (PaddleOCR default)
