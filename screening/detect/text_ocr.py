@@ -424,7 +424,7 @@ def _regions(
 ) -> list[tuple[int, int, int, int]]:
     """Working-copy bands around the gate's text pixels: full width (the gate often sees only part
     of a faint line, and a line continues sideways), padded up and down by at least the blob's own
-    height (the unseen end of a tilted line lies higher or lower), merged. Blobs taller than wide
+    height (the unseen end of a tilted line lies higher or lower), merged. Blobs much taller than wide
     (vertical banners) get a full-height column instead.
 
     When they would cover most of the photo one full-frame region is cheaper than several bands.
@@ -435,7 +435,7 @@ def _regions(
     bands: list[list[int]] = []
     for k in range(1, n):
         x, y, rw, rh, _ = stats[k]
-        if rh > rw:  # a vertical line: a full-height column instead
+        if rh > 2 * rw:  # a vertical line (not just a tall blob): a full-height column instead
             pad = max(80, int(1.0 * rw / scale))
             bands.append([max(0, int(x / scale) - pad), 0, min(w, math.ceil((x + rw) / scale) + pad), h])
             continue
