@@ -11,6 +11,7 @@ at once.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -18,9 +19,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from screening.detect.logo_features import extract
-from screening.detect.logo_index import LogoIndex, Reference
-from screening.detect.logo_verify import VerifyConfig, find_instances, suppress
+from screening.detect.logo_features import Features, extract
+from screening.detect.logo_index import LogoIndex, Matches, Reference
+from screening.detect.logo_verify import Instance, VerifyConfig, find_instances, suppress
 from screening.errors import ScreeningError
 from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage
@@ -40,6 +41,12 @@ class LogoConfig:
     flann_checks: int = 48
     flann_trees: int = 4
     overlap: float = 0.3  # overlapping instances (any party) keep only the best
+    # Closer look at small logos: windows where the coarse pass left same-party matches clustered.
+    zoom_windows: int = 4  # at most this many windows per photo (0 = no closer look)
+    zoom_window: int = 200  # window side, working-copy pixels
+    zoom: float = 1.6  # windows are described at this many times the working-copy resolution
+    zoom_min_matches: int = 3  # same-party unexplained coarse matches a window needs ...
+    zoom_ratio: float = 0.8  # ... each at least this distinctive (ratio test)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
 
     @classmethod
@@ -86,7 +93,10 @@ class LogoDetector:
         cfg = self.config
         photo = extract(gray, max_features=cfg.max_features, contrast=cfg.contrast)
         matches = self.index.query(photo, cfg.ratio)
-        instances = suppress(find_instances(self.index, matches, photo, bgr, cfg.verify), cfg.overlap)
+        found = find_instances(self.index, matches, photo, bgr, cfg.verify)
+        for window in self._zoom_windows(matches, photo, found, factor, image.bgr.shape[:2]):
+            found += self._look_closer(image, window, factor)
+        instances = suppress(found, cfg.overlap)
         to_original = image.scale / factor
         ms = (time.perf_counter() - t0) * 1000.0
         findings = []
@@ -122,6 +132,78 @@ class LogoDetector:
                 )
             )
         return findings
+
+    def _zoom_windows(
+        self, matches: Matches, photo: Features, found: list[Instance], factor: float, shape: tuple[int, int]
+    ) -> list[tuple[int, int, int, int]]:
+        """Working-copy windows (x0, y0, x1, y1) worth a closer look: where coarse matches of one party
+        cluster without a verified instance explaining them. A logo under ~120 px gives too few
+        keypoints at the coarse resolution to verify, but it does leave a few distinctive matches."""
+        cfg = self.config
+        if cfg.zoom_windows <= 0 or len(matches.q) < cfg.zoom_min_matches:
+            return []
+        xy = photo.xy[matches.q].astype(np.float64) / factor  # working-copy pixels
+        keep = matches.ratio < cfg.zoom_ratio
+        for inst in found:
+            x, y, w, h = (v / factor for v in inst.box())
+            keep &= ~((xy[:, 0] >= x) & (xy[:, 0] <= x + w) & (xy[:, 1] >= y) & (xy[:, 1] <= y + h))
+        if keep.sum() < cfg.zoom_min_matches:
+            return []
+        # Count one vote per photo keypoint and party on a grid of half-window cells; a window is 2x2 cells.
+        party = self.index.party[matches.r][keep]
+        q = matches.q[keep]
+        xy = xy[keep]
+        _, first = np.unique(q.astype(np.int64) * 4096 + party, return_index=True)
+        party, xy = party[first], xy[first]
+        cell = cfg.zoom_window / 2.0
+        h, w = shape
+        gh, gw = int(np.ceil(h / cell)) + 1, int(np.ceil(w / cell)) + 1
+        n_party = int(self.index.party.max()) + 1
+        grid = np.zeros((n_party, gh, gw), np.int32)
+        np.add.at(grid, (party, (xy[:, 1] // cell).astype(int), (xy[:, 0] // cell).astype(int)), 1)
+        win = grid[:, :-1, :-1] + grid[:, 1:, :-1] + grid[:, :-1, 1:] + grid[:, 1:, 1:]
+        best = win.max(axis=0)
+        windows: list[tuple[int, int, int, int]] = []
+        taken = np.zeros_like(best, bool)
+        for flat in np.argsort(-best, axis=None):
+            gy, gx = divmod(int(flat), best.shape[1])
+            if best[gy, gx] < cfg.zoom_min_matches or len(windows) >= cfg.zoom_windows:
+                break
+            if taken[gy, gx]:
+                continue
+            taken[max(0, gy - 1) : gy + 2, max(0, gx - 1) : gx + 2] = True
+            # Centre the window on the matches it holds (a logo straddling cells stays whole).
+            inside = (xy[:, 0] >= gx * cell) & (xy[:, 0] < (gx + 2) * cell)
+            inside &= (xy[:, 1] >= gy * cell) & (xy[:, 1] < (gy + 2) * cell)
+            cx, cy = np.median(xy[inside], axis=0)
+            side = cfg.zoom_window
+            x0 = int(np.clip(cx - side / 2, 0, max(0, w - side)))
+            y0 = int(np.clip(cy - side / 2, 0, max(0, h - side)))
+            windows.append((x0, y0, min(w, x0 + side), min(h, y0 + side)))
+        return windows
+
+    def _look_closer(self, image: LoadedImage, window: tuple[int, int, int, int], factor: float) -> list[Instance]:
+        """Describe one window at ``zoom`` x the working copy, match against the same index and verify
+        as strictly as the coarse pass; instances come back in detection-image coordinates."""
+        cfg = self.config
+        x0, y0, x1, y1 = window
+        z = cfg.zoom
+        size = (round((x1 - x0) * z), round((y1 - y0) * z))
+        gray = cv2.resize(image.gray[y0:y1, x0:x1], size, interpolation=cv2.INTER_CUBIC)
+        bgr = cv2.resize(image.bgr[y0:y1, x0:x1], size, interpolation=cv2.INTER_CUBIC)
+        photo = extract(gray, contrast=cfg.contrast)
+        matches = self.index.query(photo, cfg.ratio)
+        found = find_instances(self.index, matches, photo, bgr, cfg.verify)
+        # window pixels -> working copy -> detection image
+        to_det = np.array([[factor / z, 0, factor * x0], [0, factor / z, factor * y0], [0, 0, 1]], np.float64)
+        return [
+            dataclasses.replace(
+                inst,
+                homography=to_det @ inst.homography,
+                quad=inst.quad * (factor / z) + np.array([factor * x0, factor * y0]),
+            )
+            for inst in found
+        ]
 
     def _detection_gray(self, image: LoadedImage) -> tuple[np.ndarray, float]:
         """The grayscale image keypoints are taken from, and its size relative to the working copy."""
