@@ -2,8 +2,8 @@
 
 The photo is decoded once (as the screener does; not part of the detector's time) and the detector
 sees the 1600-pixel working copy. Each stage is timed separately (keypoints, index query,
-verification) so that the growth with the number of logos is visible where it happens: only the
-index query depends on it.
+verification, closer look at small-logo windows) so that the growth with the number of logos is
+visible where it happens: only the index queries depend on it.
 
     python scripts/bench_logos.py [--runs 9] [--logos 10,20,40] [--devset PATH] [--set detect_side=1024]
 """
@@ -52,7 +52,8 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
         det.warmup()
         det.detect(image)
         cfg = det.config
-        total, kp, query, verify, cpu = [], [], [], [], []
+        total, kp, query, verify, zoom, cpu = [], [], [], [], [], []
+        n_windows = 0
         found = 0
         for _ in range(runs):
             c0 = time.process_time()
@@ -69,8 +70,15 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
             b = time.perf_counter()
             matches = det.index.query(photo, cfg.ratio)
             c = time.perf_counter()
-            suppress(find_instances(det.index, matches, photo, bgr, cfg.verify), cfg.overlap)
+            inst = find_instances(det.index, matches, photo, bgr, cfg.verify)
             d = time.perf_counter()
+            windows = det._zoom_windows(matches, photo, inst, factor, image.bgr.shape[:2])
+            for window in windows:
+                inst += det._look_closer(image, window, factor)
+            suppress(inst, cfg.overlap)
+            e = time.perf_counter()
+            zoom.append((e - d) * 1000)
+            n_windows = len(windows)
             kp.append((b - a) * 1000)
             query.append((c - b) * 1000)
             verify.append((d - c) * 1000)
@@ -83,6 +91,8 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
             "keypoints_ms": statistics.median(kp),
             "query_ms": statistics.median(query),
             "verify_ms": statistics.median(verify),
+            "zoom_ms": statistics.median(zoom),
+            "windows": n_windows,
             "found": found,
         }
 
@@ -100,13 +110,14 @@ def main() -> None:
         key, _, value = item.partition("=")
         ev.OVERRIDES[key] = int(value) if value.lstrip("-").isdigit() else float(value)
     print("12-megapixel JPEG, detector on the 1600-px working copy; medians (machine shared: pessimistic)")
-    cols = ("descr", "decode", "detect", "cpu", "keypts", "query", "verify")
+    cols = ("descr", "decode", "detect", "cpu", "keypts", "query", "verify", "zoom")
     print(f"{'logos':>5} " + " ".join(f"{c:>7}" for c in cols) + " found")
     for n in (int(x) for x in args.logos.split(",")):
         r = bench(n, args.runs, args.devset)
         print(
             f"{r['logos']:>5} {r['descriptors']:>7} {r['decode_ms']:>7.0f} {r['detect_ms']:>7.0f} {r['cpu_ms']:>7.0f} "
-            f"{r['keypoints_ms']:>7.0f} {r['query_ms']:>7.0f} {r['verify_ms']:>7.0f} {r['found']}"
+            f"{r['keypoints_ms']:>7.0f} {r['query_ms']:>7.0f} {r['verify_ms']:>7.0f} {r['zoom_ms']:>7.0f} {r['found']}"
+            f" ({r['windows']} windows)"
         )
 
 
