@@ -26,8 +26,8 @@ _FOLD = str.maketrans({"0": "O", "1": "I", "L": "I", "|": "I", "!": "I", "5": "S
 # Everyday Indonesian words (and very common names) that collide with one-word lexicon entries.
 _COMMON = (
         "AMIN", "MAJU", "UNGGUL", "LANJUTKAN", "PERUBAHAN", "GELORA", "BURUH", "GARUDA", "UMMAT", "ACEH",
-        "ISKANDAR", "SUBIANTO", "PRANOWO", "PERSATUAN", "KEADILAN", "SEJAHTERA", "AMANAT", "NASIONAL", "BANGSA", "RAKYAT",
-        "INDONESIA", "KARYA", "BULAN", "BINTANG", "HATI", "NURANI", "DEMOKRASI", "PERJUANGAN",
+        "ISKANDAR", "SUBIANTO", "PRANOWO", "PERSATUAN", "KEADILAN", "SEJAHTERA", "AMANAT", "NASIONAL", "BANGSA",
+        "RAKYAT", "INDONESIA", "KARYA", "BULAN", "BINTANG", "HATI", "NURANI", "DEMOKRASI", "PERJUANGAN",
 )  # fmt: skip
 
 # Generic campaign vocabulary: (display text, election hint). The hint narrows a bare "Coblos No. 2"
