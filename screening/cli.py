@@ -258,6 +258,39 @@ def registry_validate(root: Annotated[Path | None, typer.Argument(help="Registry
                f"{sum(p.startswith('warning') for p in problems)} warning(s)")  # fmt: skip
 
 
+@registry_app.command("add-phrase")
+def registry_add_phrase(
+    root: RegistryArg,
+    text: Annotated[str, typer.Argument(help="The phrase as printed, e.g. 'Gemoy Bersama'.")],
+    election: Annotated[str, typer.Option("--election", help="Election id, e.g. pilpres2024.")],
+    party: Annotated[str | None, typer.Option("--party", help="Party id it campaigns for.")] = None,
+    ticket: Annotated[int | None, typer.Option("--ticket", help="Ticket number it campaigns for.")] = None,
+) -> None:
+    """Add a campaign phrase (slogan, jingle line, hashtag) to the text lexicon."""
+    from screening.registry.model import Phrase
+    from screening.registry.phrases import add_phrase
+
+    with user_errors():
+        phrase = add_phrase(root, Phrase(election=election, text=text, party=party, ticket=ticket))
+    typer.echo(f"added phrase '{phrase.text}' ({phrase.election})")
+
+
+@registry_app.command("remove-phrase")
+def registry_remove_phrase(
+    root: RegistryArg,
+    text: Annotated[str, typer.Argument(help="The phrase to remove (case-insensitive).")],
+    election: Annotated[str | None, typer.Option("--election", help="Only in this election.")] = None,
+) -> None:
+    """Remove an operator phrase from the text lexicon."""
+    from screening.registry.phrases import remove_phrase
+
+    with user_errors():
+        n = remove_phrase(root, text, election)
+    if not n:
+        raise _fail(f"no phrase '{text}' in {root}")
+    typer.echo(f"removed {n} phrase(s)")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -97,3 +97,19 @@ def test_registry_commands(enrolled: Path, tmp_path: Path) -> None:
 def test_models_status_reports_missing(tmp_path: Path) -> None:
     result = runner.invoke(app, ["models", "status", "--dir", str(tmp_path)])
     assert result.exit_code == 2 and "missing" in result.output
+
+
+def test_phrase_commands_edit_the_lexicon(tmp_path: Path) -> None:
+    from screening.registry import load_registry
+
+    reg = tmp_path / "reg"
+    runner.invoke(app, ["registry", "init", str(reg)])
+    added = runner.invoke(app, ["registry", "add-phrase", str(reg), "Gemoy Bersama", "--election", "pilpres2024",
+                                "--ticket", "2"])  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert [p.text for p in load_registry(reg).phrases] == ["Gemoy Bersama"]
+    bad = runner.invoke(app, ["registry", "add-phrase", str(reg), "x", "--election", "pemilu1955"])
+    assert bad.exit_code == 2
+    assert runner.invoke(app, ["registry", "remove-phrase", str(reg), "gemoy bersama"]).exit_code == 0
+    assert load_registry(reg).phrases == ()
+    assert runner.invoke(app, ["registry", "remove-phrase", str(reg), "gemoy bersama"]).exit_code == 2
