@@ -154,7 +154,7 @@ RegistryArg = Annotated[Path, typer.Argument(help="Registry folder.")]
 
 
 def _face_engine():
-    from screening.detect.faces import FaceConfig, FaceEngine
+    from screening.detect.faces.detector import FaceConfig, FaceEngine
     from screening.rules import load_rules
     from screening.runtime.sessions import Runtime
 

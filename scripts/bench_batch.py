@@ -248,7 +248,7 @@ def build_registry(root: Path, face: Path | None) -> Path:
     cv2.imwrite(str(logo), badge())
     add_logo(root, "pkb", [logo])
     if face is not None and face.is_file():
-        from screening.detect.faces import FaceConfig, FaceEngine
+        from screening.detect.faces.detector import FaceConfig, FaceEngine
         from screening.registry.candidates import add_candidate
         from screening.registry.model import Candidate
         from screening.runtime.sessions import Runtime

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _devset import DEFAULT_DEVSET, manifest
 
-from screening.detect.faces import FaceConfig, FaceEngine
+from screening.detect.faces.detector import FaceConfig, FaceEngine
 from screening.errors import EnrollmentError
 from screening.registry import init_registry
 from screening.registry.candidates import add_candidate

@@ -53,7 +53,7 @@ def _no_person(seed: int = 0) -> np.ndarray:
 
 def _count_model_calls(detector: object) -> dict[str, int]:
     """Count model runs per photo by wrapping the detector's model-calling methods (bench only)."""
-    from screening.detect import gestures
+    from screening.detect.gestures import detector as gestures
 
     calls: dict[str, int] = {}
 
@@ -71,9 +71,9 @@ def _count_model_calls(detector: object) -> dict[str, int]:
 
 def _per_run_costs(detector: Any) -> str:
     """Median ms of one run of each model right now, so a reader can tell a loaded machine."""
-    from screening.detect.hand_landmarks import HandRoi
-    from screening.detect.hand_palm import Region
-    from screening.detect.hand_search import find_faces
+    from screening.detect.gestures.landmarks import HandRoi
+    from screening.detect.gestures.palm import Region
+    from screening.detect.gestures.search import find_faces
 
     img = np.zeros((192, 192, 3), np.uint8)
     face_img = np.zeros((480, 640, 3), np.uint8)
@@ -101,7 +101,7 @@ def main() -> int:
                         help="Runtime threads (0: onnxruntime chooses; batch workers use 1)")
     args = parser.parse_args()
 
-    from screening.detect.gestures import GestureDetector
+    from screening.detect.gestures.detector import GestureDetector
     from screening.image import LoadOptions, load_image
     from screening.registry import load_registry
     from screening.runtime.sessions import Runtime

@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _devset import DEFAULT_DEVSET, DevFile, manifest
 
-from screening.detect.faces import FaceConfig, FaceEngine
+from screening.detect.faces.detector import FaceConfig, FaceEngine
 from screening.image import load_image
 from screening.rules import load_rules
 from screening.runtime.sessions import Runtime

@@ -63,14 +63,14 @@ def main() -> int:
         print(f"devset not found at {root}; skipping")
         return 0
 
-    from screening.detect.gestures import GestureConfig, GestureDetector
+    from screening.detect.gestures.detector import GestureConfig, GestureDetector
     from screening.image import load_image
     from screening.registry import load_registry
     from screening.runtime.sessions import Runtime
 
     detector = GestureDetector(Runtime(), load_registry(None), GestureConfig(refine=not args.no_refine))
     if args.signed:
-        from screening.detect.hand_palm import PalmDetector
+        from screening.detect.gestures.palm import PalmDetector
 
         cfg = detector.config
         detector.palms = PalmDetector(detector.runtime, min_score=cfg.palm_score, nms_iou=cfg.palm_nms_iou,

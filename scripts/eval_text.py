@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gen_text_scenes import Scene, generate
 
-from screening.detect.text import TextDetector
-from screening.detect.text_ocr import TextLine
+from screening.detect.text.detector import TextDetector
+from screening.detect.text.ocr import TextLine
 from screening.findings import Finding
 from screening.image import LoadedImage, load_image
 from screening.registry import load_registry
@@ -68,7 +68,7 @@ def perfect_reading(det: TextDetector, lines: list[str]) -> list[Finding]:
 
 class RapidocrBaseline:
     """rapidocr 3.10 with its default settings (its packaged models, nothing fetched) reading the
-    lines, our lexicon matching them: what the pipeline in text_ocr.py is measured against."""
+    lines, our lexicon matching them: what the pipeline in detect/text/ocr.py is measured against."""
 
     def __init__(self, det: TextDetector) -> None:
         from rapidocr import RapidOCR

@@ -123,7 +123,7 @@ def test_merge_replaces_only_the_rerun_kind_in_screener_order() -> None:
 def test_enrolling_a_candidate_reruns_faces_only_and_matches_a_full_rescreen(
     tmp_path: Path, face_photos: dict[str, Path], face_models: object
 ) -> None:
-    from screening.detect.faces import FaceConfig, FaceEngine
+    from screening.detect.faces.detector import FaceConfig, FaceEngine
     from screening.registry.candidates import add_candidate
     from screening.registry.model import Candidate
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from screening import EnrollmentError, RegistryError, Screener
-from screening.detect.faces import FaceConfig, FaceEngine
+from screening.detect.faces.detector import FaceConfig, FaceEngine
 from screening.registry import init_registry, load_registry
 from screening.registry.candidates import add_candidate, add_photos, remove_candidate
 from screening.registry.face_templates import cache_path, read_cache

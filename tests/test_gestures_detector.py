@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from screening.detect.gesture_pose import POSES, PoseResult
-from screening.detect.gestures import GestureConfig, GestureDetector, HandReading
-from screening.detect.hand_landmarks import INPUT_SIZE as LM_SIZE
-from screening.detect.hand_landmarks import Hand, HandRoi, roi_from_landmarks, roi_from_palm, roi_matrix
-from screening.detect.hand_palm import Palm, decode, palm_anchors, weighted_nms
-from screening.detect.hand_search import Face, plan_tiles
+from screening.detect.gestures.detector import GestureConfig, GestureDetector, HandReading
+from screening.detect.gestures.landmarks import INPUT_SIZE as LM_SIZE
+from screening.detect.gestures.landmarks import Hand, HandRoi, roi_from_landmarks, roi_from_palm, roi_matrix
+from screening.detect.gestures.palm import Palm, decode, palm_anchors, weighted_nms
+from screening.detect.gestures.pose import POSES, PoseResult
+from screening.detect.gestures.search import Face, plan_tiles
 from screening.errors import ModelMissingError, ScreeningError
 from screening.findings import FindingKind
 from screening.image import load_image
@@ -254,7 +254,7 @@ def _hand_at(dx: float, dy: float, turn_deg: float = 0.0) -> Hand:
 
 
 def test_same_hand_read_twice_merges_but_neighbours_do_not() -> None:
-    from screening.detect.gestures import _same_hand
+    from screening.detect.gestures.detector import _same_hand
 
     a = _hand_at(0, 0)
     assert _same_hand(_hand_at(3, -2), a, 0.15, 0.7)
@@ -262,7 +262,7 @@ def test_same_hand_read_twice_merges_but_neighbours_do_not() -> None:
 
 
 def test_finger_tilt_tells_raised_from_hanging() -> None:
-    from screening.detect.gestures import _finger_tilt
+    from screening.detect.gestures.detector import _finger_tilt
 
     assert _finger_tilt(_hand_at(0, 0).landmarks, ("index", "middle")) < 20
     assert _finger_tilt(_hand_at(0, 0, 180.0).landmarks, ("index", "middle")) > 160

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from screening.detect.gesture_pose import POSE_LABELS, POSES, classify_pose
+from screening.detect.gestures.pose import POSE_LABELS, POSES, classify_pose
 
 # Canonical right hand, palm facing the viewer, in palm units (wrist to middle knuckle = 1):
 # x to the thumb side is negative, fingers point +y, the palm side faces +z (curling goes to +z).

@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from screening.detect.text import TextConfig, TextDetector
-from screening.detect.text_lexicon import build_lexicon, fold_word, tokenize
-from screening.detect.text_match import bounded_levenshtein, tolerance
-from screening.detect.text_ocr import OcrConfig, TextLine, join_rows
+from screening.detect.text.detector import TextConfig, TextDetector
+from screening.detect.text.lexicon import build_lexicon, fold_word, tokenize
+from screening.detect.text.match import bounded_levenshtein, tolerance
+from screening.detect.text.ocr import OcrConfig, TextLine, join_rows
 from screening.findings import FindingKind
 from screening.registry import load_registry
 from screening.registry.model import Phrase

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from screening.detect.text import TextDetector
-from screening.detect.text_ocr import OcrPipeline
+from screening.detect.text.detector import TextDetector
+from screening.detect.text.ocr import OcrPipeline
 from screening.errors import ModelMissingError
 from screening.image import load_image
 from screening.registry import load_registry

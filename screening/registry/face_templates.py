@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from screening.detect.face_gallery import Gallery
+from screening.detect.faces.gallery import Gallery
 from screening.errors import EnrollmentError
 from screening.registry.model import Registry
 from screening.registry.store import CACHE_DIR

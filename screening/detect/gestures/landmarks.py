@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from screening.detect.hand_palm import Palm
+from screening.detect.gestures.palm import Palm
 
 INPUT_SIZE = 224
 

@@ -5,7 +5,7 @@ An entry is *strong* when reading it is enough (a party's full name, a candidate
 hashtag) and *weak* when the same letters are common outside campaigns: three-letter abbreviations
 (PKB is also the motor-vehicle tax, PBB the land tax and the UN), everyday words used as slogans
 ("Perubahan", "Lanjutkan", "Amin"), one-word names. A weak entry only counts with corroboration
-(see :mod:`screening.detect.text_match`). Campaign words ("Coblos", "Capres", "Nomor urut") never
+(see :mod:`screening.detect.text.match`). Campaign words ("Coblos", "Capres", "Nomor urut") never
 count on their own: they corroborate weak entries and make a nearby number evidence.
 """
 

@@ -16,7 +16,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from screening.detect.hand_palm import INPUT_SIZE, Region
+from screening.detect.gestures.palm import INPUT_SIZE, Region
 
 FACE_INPUT = 640
 _STRIDES = (8, 16, 32)

@@ -10,9 +10,9 @@ from typing import Any, Self
 
 import numpy as np
 
-from screening.detect.text_lexicon import Lexicon, build_lexicon
-from screening.detect.text_match import LexiconMatcher, MatchResult, NumberEvidence, TextMatch
-from screening.detect.text_ocr import OcrConfig, OcrPipeline, TextLine
+from screening.detect.text.lexicon import Lexicon, build_lexicon
+from screening.detect.text.match import LexiconMatcher, MatchResult, NumberEvidence, TextMatch
+from screening.detect.text.ocr import OcrConfig, OcrPipeline, TextLine
 from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage
 from screening.registry.model import Registry

@@ -23,10 +23,10 @@ from typing import Any, Self
 import cv2
 import numpy as np
 
-from screening.detect.gesture_pose import POSE_LABELS, POSES, PoseResult, PoseThresholds, classify_pose
-from screening.detect.hand_landmarks import Hand, HandLandmarker, HandRoi, roi_from_landmarks, roi_from_palm
-from screening.detect.hand_palm import INPUT_SIZE, Palm, PalmDetector, Region, weighted_nms
-from screening.detect.hand_search import FACE_INPUT, find_faces, plan_tiles
+from screening.detect.gestures.landmarks import Hand, HandLandmarker, HandRoi, roi_from_landmarks, roi_from_palm
+from screening.detect.gestures.palm import INPUT_SIZE, Palm, PalmDetector, Region, weighted_nms
+from screening.detect.gestures.pose import POSE_LABELS, POSES, PoseResult, PoseThresholds, classify_pose
+from screening.detect.gestures.search import FACE_INPUT, find_faces, plan_tiles
 from screening.errors import ScreeningError
 from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from screening.detect.face_embed import FaceEmbedder, align
-from screening.detect.face_gallery import Gallery
-from screening.detect.face_locate import FaceBox, FaceLocator
+from screening.detect.faces.embed import FaceEmbedder, align
+from screening.detect.faces.gallery import Gallery
+from screening.detect.faces.locate import FaceBox, FaceLocator
 from screening.errors import EnrollmentError, ScreeningError
 from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage, decode_bytes

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from screening.detect.text_lexicon import NUMBER_WORDS, Lexicon, LexiconEntry, Token, fold_word, tokenize
+from screening.detect.text.lexicon import NUMBER_WORDS, Lexicon, LexiconEntry, Token, fold_word, tokenize
 from screening.registry.model import Registry
 
 # Campaign words that are context by themselves: they corroborate any weak entry and any number.
@@ -88,7 +88,7 @@ def bounded_levenshtein(a: str, b: str, limit: int) -> int:
 
 
 class LineLike:  # pragma: no cover - documentation of what the matcher reads
-    """What the matcher needs from an OCR line (``text_ocr.TextLine`` is one)."""
+    """What the matcher needs from an OCR line (``ocr.TextLine`` is one)."""
 
     text: str
     score: float
