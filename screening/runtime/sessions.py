@@ -7,13 +7,35 @@ interpreters are not; ``litert_interpreter`` hands out one per thread.
 from __future__ import annotations
 
 import os
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from screening.errors import ModelError
 from screening.runtime.fetch import verify
 from screening.runtime.manifest import ModelSpec, default_model_dir, load_manifest
+
+
+@contextmanager
+def _quiet_native_stderr(lock: threading.Lock) -> Iterator[None]:
+    """Hide what native code prints to fd 2 meanwhile (LiteRT announces its XNNPACK delegate there on
+    every interpreter, which would land in the middle of a user's terminal output). The lock keeps
+    two threads from swapping the descriptor at once; the window is one interpreter's creation."""
+    with lock:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 2)
+                try:
+                    yield
+                finally:
+                    os.dup2(saved, 2)
+        finally:
+            os.close(saved)
 
 
 class Runtime:
@@ -83,7 +105,9 @@ class Runtime:
 
             # threads=0 means "let the runtime choose", as for onnxruntime: all cores, up to 4.
             threads = self.threads or min(4, os.cpu_count() or 1)
-            interp = Interpreter(model_path=str(self.path(name)), num_threads=threads)
-            interp.allocate_tensors()
+            path = str(self.path(name))
+            with _quiet_native_stderr(self._lock):
+                interp = Interpreter(model_path=path, num_threads=threads)
+                interp.allocate_tensors()
             cache[name] = interp
         return interp
