@@ -146,10 +146,19 @@ def test_threads_share_one_detector(detector: LogoDetector, logos: dict[str, np.
     _place(scene, logos["gerindra"], [(100, 120), (380, 140), (370, 420), (110, 400)])
     _place(scene, logos["pdip"], [(520, 300), (800, 290), (810, 580), (530, 570)])
     image = load_image(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2RGB))
-    expected = sorted((f.party, f.box.as_list()) for f in detector.detect(image))
-    assert [p for p, _ in expected] == ["gerindra", "pdip"]
+
+    def run(_: object) -> list[dict]:
+        # Whole findings, scores and inliers included: each thread builds its own FLANN index, and the
+        # same photo must get the same verdict whichever thread screens it.
+        found = [f.to_dict() for f in detector.detect(image)]
+        for f in found:
+            f["detail"].pop("ms", None)
+        return sorted(found, key=lambda f: f["party"])
+
+    expected = run(None)
+    assert [f["party"] for f in expected] == ["gerindra", "pdip"]
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: sorted((f.party, f.box.as_list()) for f in detector.detect(image)), range(8)))
+        results = list(pool.map(run, range(8)))
     assert all(r == expected for r in results)
 
 
@@ -164,3 +173,44 @@ def test_small_logo_found_by_closer_look(detector: LogoDetector, logos: dict[str
     assert found[0].box.w < 120  # the outline comes back in original pixels, not window pixels
     coarse_only = LogoDetector(detector.registry, dataclasses.replace(detector.config, zoom_windows=0))
     assert coarse_only.detect(image) == []  # the closer look is what finds it
+
+
+def test_index_queries_are_identical_in_every_thread(detector: LogoDetector) -> None:
+    """Randomised kd-trees built per thread must still answer alike (seeded), or verdicts would
+    depend on which thread or batch worker screened a photo."""
+    import threading
+
+    index = detector.index  # one index over every reference
+    queries = np.random.default_rng(3).random((1500, 128), dtype=np.float32)
+    answers: list[np.ndarray] = []
+
+    def ask(other_work: int) -> None:
+        cv2.randu(np.empty(other_work, np.float32), 0, 1)  # what ran before advanced this thread's RNG
+        answers.append(index._flann().knnSearch(queries, 2, params={"checks": index.checks})[0])
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in (1, 1000, 77)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(np.array_equal(a, answers[0]) for a in answers)
+
+
+def test_repeated_calls_give_identical_findings(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
+    """RANSAC draws from OpenCV's per-thread RNG, which every call advances: without a fixed seed per
+    call the same photo could get another fit (or none) the second time."""
+    scene = _background(9)
+    _place(scene, logos["pdip"], [(200, 150), (330, 170), (320, 300), (205, 290)])
+    _place(scene, logos["gerindra"], [(600, 380), (700, 385), (695, 480), (602, 470)])
+    image = load_image(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2RGB))
+
+    def run() -> list[dict]:
+        found = [f.to_dict() for f in detector.detect(image)]
+        for f in found:
+            f["detail"].pop("ms", None)
+        return found
+
+    first = run()
+    for _ in range(4):
+        cv2.findHomography(np.random.rand(20, 2), np.random.rand(20, 2), cv2.RANSAC)  # other OpenCV work between
+        assert run() == first

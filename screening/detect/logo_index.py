@@ -19,6 +19,7 @@ import numpy as np
 from screening.detect.logo_features import REF_SIDE, Features, ReferenceFeatures
 
 _FLANN_KDTREE = 1
+_INDEX_SEED = 20240214
 SAME_POINT_RADIUS = 0.04 * REF_SIDE  # canonical pixels within which two reference keypoints are "the same point"
 
 
@@ -78,6 +79,9 @@ class LogoIndex:
         # all built from the same read-only arrays (a few tens of ms each, once).
         index = getattr(self._local, "index", None)
         if index is None:
+            # The kd-trees are randomised from OpenCV's per-thread RNG: a fixed seed makes every thread's
+            # (and every process's) index identical, so the same photo always gets the same verdict.
+            cv2.setRNGSeed(_INDEX_SEED)
             index = cv2.flann.Index(self.desc, {"algorithm": _FLANN_KDTREE, "trees": self._trees})
             self._local.index = index
         return index
