@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval_logos as ev
 import gen_logo_scenes as gen
 
-from screening.detect.logo_features import extract
-from screening.detect.logo_verify import find_instances, suppress
+from screening.detect.logos.features import extract
+from screening.detect.logos.verify import find_instances, suppress
 from screening.image import load_image
 
 

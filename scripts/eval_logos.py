@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_logo_scenes as gen
 
-from screening.detect.logos import LogoConfig, LogoDetector
+from screening.detect.logos.detector import LogoConfig, LogoDetector
 from screening.findings import Finding
 from screening.image import load_image
 from screening.registry import Party, init_registry, load_registry, save_registry

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from screening.detect.logos import LogoDetector
+from screening.detect.logos.detector import LogoDetector
 from screening.findings import FindingKind
 from screening.image import load_image
 from screening.registry import init_registry, load_registry

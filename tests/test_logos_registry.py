@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from screening.cli import app
-from screening.detect.logo_features import FEATURE_VERSION
+from screening.detect.logos.features import FEATURE_VERSION
 from screening.errors import EnrollmentError, RegistryError
 from screening.registry import init_registry, load_registry
 from screening.registry.logos import add_logo, logo_cache_dir, reference_features, remove_logo

@@ -13,8 +13,8 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from screening.detect.logo_features import ReferenceFeatures, cache_path, describe_reference, load_reference
-from screening.detect.logo_features import save_reference as _save_cached
+from screening.detect.logos.features import ReferenceFeatures, cache_path, describe_reference, load_reference
+from screening.detect.logos.features import save_reference as _save_cached
 from screening.errors import EnrollmentError, ImageError, RegistryError
 from screening.image import load_image
 from screening.registry.store import CACHE_DIR, load_registry, save_registry

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from screening.detect.logo_features import REF_SIDE, Features, ReferenceFeatures
+from screening.detect.logos.features import REF_SIDE, Features, ReferenceFeatures
 
 _FLANN_KDTREE = 1
 _INDEX_SEED = 20240214

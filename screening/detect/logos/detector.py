@@ -1,9 +1,9 @@
 """Party logos: find every enrolled reference logo in a photo (flags, shirts, caps, banners, podiums).
 
 Pipeline: RootSIFT keypoints of the photo at a fixed detection size -> one FLANN index over every
-reference of every party with a party-aware ratio test (:mod:`logo_index`) -> Hough clustering,
+reference of every party with a party-aware ratio test (:mod:`index`) -> Hough clustering,
 homography fitting and strict geometric + appearance verification, several instances per photo
-(:mod:`logo_verify`) -> overlapping claims resolved in favour of the strongest -> findings.
+(:mod:`verify`) -> overlapping claims resolved in favour of the strongest -> findings.
 
 A registry without enrolled logos (the shipped defaults have none) makes a detector that returns
 at once.
@@ -19,9 +19,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from screening.detect.logo_features import Features, extract
-from screening.detect.logo_index import LogoIndex, Matches, Reference
-from screening.detect.logo_verify import Instance, VerifyConfig, find_instances, suppress
+from screening.detect.logos.features import Features, extract
+from screening.detect.logos.index import LogoIndex, Matches, Reference
+from screening.detect.logos.verify import Instance, VerifyConfig, find_instances, suppress
 from screening.errors import ScreeningError
 from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage

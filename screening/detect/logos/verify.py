@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from screening.detect.logo_features import Features, ReferenceFeatures, hs_histogram
-from screening.detect.logo_index import LogoIndex, Matches
+from screening.detect.logos.features import Features, ReferenceFeatures, hs_histogram
+from screening.detect.logos.index import LogoIndex, Matches
 
 
 @dataclass(frozen=True)
