@@ -12,7 +12,6 @@ at once.
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -87,7 +86,6 @@ class LogoDetector:
         """Every enrolled logo instance in ``image``; boxes in original pixels."""
         if len(self.index) == 0:
             return []
-        t0 = time.perf_counter()
         gray, factor = self._detection_gray(image)
         bgr = image.bgr if factor == 1.0 else cv2.resize(image.bgr, (gray.shape[1], gray.shape[0]))
         cfg = self.config
@@ -98,7 +96,6 @@ class LogoDetector:
             found += self._look_closer(image, window, factor)
         instances = suppress(found, cfg.overlap)
         to_original = image.scale / factor
-        ms = (time.perf_counter() - t0) * 1000.0
         findings = []
         for inst in instances:
             ref = self.index.references[inst.ref]
@@ -118,7 +115,6 @@ class LogoDetector:
                 "outline": [
                     [round(float(px) * to_original, 1), round(float(py) * to_original, 1)] for px, py in inst.quad
                 ],
-                "ms": round(ms, 1),
             }
             findings.append(
                 Finding(
