@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import importlib
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 from screening.findings import Finding
 from screening.image import LoadedImage
@@ -22,3 +24,18 @@ class Detector(Protocol):
     def warmup(self) -> None:
         """Load models now (otherwise the first ``detect`` does)."""
         ...
+
+
+def lazy_exports(package: str, names: list[str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports ``<package>.detector`` only when one of ``names`` is used.
+
+    The registry imports a detector package's stages (shared with enrollment) while the detector
+    reads the registry; importing the detector lazily keeps that from being an import cycle.
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            return getattr(importlib.import_module(f"{package}.detector"), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
