@@ -31,20 +31,24 @@ def _canvas(tile: np.ndarray, cols: int, rows: int) -> np.ndarray:
     w, h = LONG_SIDE, LONG_SIDE * 3 // 4
     cw, ch = w // cols, h // rows
     f = min(cw / tile.shape[1], ch / tile.shape[0])
-    small = cv2.resize(tile, (round(tile.shape[1] * f), round(tile.shape[0] * f)),
-                       interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+    small = cv2.resize(
+        tile,
+        (round(tile.shape[1] * f), round(tile.shape[0] * f)),
+        interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR,
+    )
     cell = np.empty((ch, cw, 3), np.uint8)
     cell[:] = tile.reshape(-1, 3).mean(axis=0).astype(np.uint8)
     y, x = (ch - small.shape[0]) // 2, (cw - small.shape[1]) // 2
-    cell[y:y + small.shape[0], x:x + small.shape[1]] = small
+    cell[y : y + small.shape[0], x : x + small.shape[1]] = small
     return np.ascontiguousarray(np.tile(cell, (rows, cols, 1)))
 
 
 def _no_person(seed: int = 0) -> np.ndarray:
     """A smooth synthetic scene (sky, wall, shapes) at 1600x1200: nothing hand- or face-like."""
     rng = np.random.default_rng(seed)
-    noise = cv2.resize(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8), (LONG_SIDE, 1200),
-                       interpolation=cv2.INTER_CUBIC)
+    noise = cv2.resize(
+        rng.integers(0, 255, (12, 16, 3), dtype=np.uint8), (LONG_SIDE, 1200), interpolation=cv2.INTER_CUBIC
+    )
     for _ in range(12):
         x, y = (int(v) for v in rng.integers(0, 1400, 2))
         cv2.rectangle(noise, (x, y), (x + 200, y + 120), tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
@@ -61,6 +65,7 @@ def _count_model_calls(detector: object) -> dict[str, int]:
         def wrapper(*a: Any, **k: Any) -> Any:
             calls[key] = calls.get(key, 0) + 1
             return fn(*a, **k)
+
         return wrapper
 
     detector.palms.run = counted(detector.palms.run, "palm")  # type: ignore[attr-defined]
@@ -97,8 +102,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devset", type=Path, default=DEFAULT_DEVSET)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=0,
-                        help="Runtime threads (0: onnxruntime chooses; batch workers use 1)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="Runtime threads (0: onnxruntime chooses; batch workers use 1)"
+    )
     args = parser.parse_args()
 
     from screening.detect.gestures.detector import GestureDetector
@@ -140,11 +146,15 @@ def main() -> int:
                 hands.append(len(found))
         per_photo = hands[: len(loaded)]
         runs = " ".join(f"{k}={v}" for k, v in sorted(calls.items()))
-        print(f"{name:34s} median {statistics.median(times):6.1f} ms wall, {statistics.median(cpu):6.1f} ms cpu "
-              f"(n={len(times)}; hands per photo {per_photo}; model runs, last photo: {runs})")
+        print(
+            f"{name:34s} median {statistics.median(times):6.1f} ms wall, {statistics.median(cpu):6.1f} ms cpu "
+            f"(n={len(times)}; hands per photo {per_photo}; model runs, last photo: {runs})"
+        )
     print(_per_run_costs(detector))
-    print("shared 2-core machine: timings are pessimistic (compare the per-run costs above with an idle "
-          "machine's: palm ~4.7 ms, landmarks ~4.2 ms, faces ~2.5 ms)")
+    print(
+        "shared 2-core machine: timings are pessimistic (compare the per-run costs above with an idle "
+        "machine's: palm ~4.7 ms, landmarks ~4.2 ms, faces ~2.5 ms)"
+    )
     return 0
 
 

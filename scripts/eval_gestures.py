@@ -44,8 +44,10 @@ class Tally:
     def line(self, what: str) -> str:
         recall = self.found / self.hands if self.hands else 0.0
         acc = self.right / self.hands if self.hands else 0.0
-        return (f"{what}: hands found {self.found}/{self.hands} ({recall:.0%}), "
-                f"correct {self.right}/{self.hands} ({acc:.0%}), extra hands reported {self.extra}")
+        return (
+            f"{what}: hands found {self.found}/{self.hands} ({recall:.0%}), "
+            f"correct {self.right}/{self.hands} ({acc:.0%}), extra hands reported {self.extra}"
+        )
 
 
 def main() -> int:
@@ -54,8 +56,11 @@ def main() -> int:
     parser.add_argument("--verbose", "-v", action="store_true")
     parser.add_argument("--no-refine", action="store_true", help="one landmark pass per hand")
     parser.add_argument("--mirror", action="store_true", help="flip every photo left-right first")
-    parser.add_argument("--signed", action="store_true",
-                        help="feed the palm model [-1, 1] instead of [0, 1] (to check the normalisation)")
+    parser.add_argument(
+        "--signed",
+        action="store_true",
+        help="feed the palm model [-1, 1] instead of [0, 1] (to check the normalisation)",
+    )
     parser.add_argument("--rotate", action="store_true", help="turn every photo a quarter clockwise first")
     args = parser.parse_args()
     root = args.devset / "gesture"
@@ -73,8 +78,9 @@ def main() -> int:
         from screening.detect.gestures.palm import PalmDetector
 
         cfg = detector.config
-        detector.palms = PalmDetector(detector.runtime, min_score=cfg.palm_score, nms_iou=cfg.palm_nms_iou,
-                                      signed_input=True)
+        detector.palms = PalmDetector(
+            detector.runtime, min_score=cfg.palm_score, nms_iou=cfg.palm_nms_iou, signed_input=True
+        )
     detector.warmup()
     timings: list[float] = []
 
@@ -104,8 +110,9 @@ def main() -> int:
         clean.right += min(n_hands, sum(r.pose.pose in poses for r in readings))
         clean.extra += max(0, len(readings) - n_hands)
         if args.verbose or sum(r.pose.pose in poses for r in readings) < n_hands or len(readings) > n_hands:
-            seen = ", ".join(f"{r.pose.pose}[{'+'.join(r.pose.raised)}] p={r.hand.presence:.2f} {r.source}"
-                             for r in readings)
+            seen = ", ".join(
+                f"{r.pose.pose}[{'+'.join(r.pose.raised)}] p={r.hand.presence:.2f} {r.source}" for r in readings
+            )
             print(f"  clean/{name}: want {'/'.join(sorted(poses))} x{n_hands}; saw {seen or 'nothing'}")
 
     crops = Tally()
@@ -125,8 +132,11 @@ def main() -> int:
                 t.right += ok
                 t.extra += max(0, len(readings) - 1)
             if args.verbose or not ok or len(readings) > 1:
-                seen = (f"{best.pose.pose}[{'+'.join(best.pose.raised)}] p={best.hand.presence:.2f} {best.source}"
-                        if best else "nothing")
+                seen = (
+                    f"{best.pose.pose}[{'+'.join(best.pose.raised)}] p={best.hand.presence:.2f} {best.source}"
+                    if best
+                    else "nothing"
+                )
                 print(f"  asl_digits/{digit}/{path.name}: want {digit} fingers; saw {seen}")
 
     # Photos with people (or animals) but no labelled gesture: every partisan finding there is a false
@@ -148,12 +158,15 @@ def main() -> int:
     print(crops.line("hand crops (finger count)"))
     for digit, t in sorted(per_digit.items()):
         print("   ", t.line(f"{digit} fingers"))
-    total = Tally(clean.hands + crops.hands, clean.found + crops.found, clean.right + crops.right,
-                  clean.extra + crops.extra)
+    total = Tally(
+        clean.hands + crops.hands, clean.found + crops.found, clean.right + crops.right, clean.extra + crops.extra
+    )
     print(total.line("all"))
     print(f"photos without a labelled gesture: {len(alarms)} partisan findings on {quiet} photos")
-    print(f"median ms per photo: {statistics.median(timings):.1f} (n={len(timings)}, max {max(timings):.1f}; "
-          "shared 2-core machine, pessimistic)")
+    print(
+        f"median ms per photo: {statistics.median(timings):.1f} (n={len(timings)}, max {max(timings):.1f}; "
+        "shared 2-core machine, pessimistic)"
+    )
     return 0
 
 

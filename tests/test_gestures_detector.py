@@ -38,14 +38,26 @@ def _reading(pose: str, raised: tuple[str, ...] = ("index", "middle")) -> HandRe
 
 # --- registry mapping ---------------------------------------------------------------------------
 
+
 def test_registry_poses_are_known_to_the_classifier(registry) -> None:
     assert {g.pose for g in registry.gestures} <= set(POSES)
 
 
-@pytest.mark.parametrize(("pose", "number"), [
-    ("one", 1), ("two", 2), ("finger_heart", 2), ("phone", 2), ("l_sign", 2),
-    ("three", 3), ("metal", 3), ("ok_three", 3), ("four", 4), ("open_palm", 5),
-])
+@pytest.mark.parametrize(
+    ("pose", "number"),
+    [
+        ("one", 1),
+        ("two", 2),
+        ("finger_heart", 2),
+        ("phone", 2),
+        ("l_sign", 2),
+        ("three", 3),
+        ("metal", 3),
+        ("ok_three", 3),
+        ("four", 4),
+        ("open_palm", 5),
+    ],
+)
 def test_registry_maps_pose_to_number(registry, pose: str, number: int) -> None:
     meanings = registry.gesture_meanings(pose)
     assert [m.number for m in meanings if m.election == "pilpres2024"] == [number]
@@ -92,6 +104,7 @@ def test_unknown_registry_pose_is_refused(registry) -> None:
 
 # --- config --------------------------------------------------------------------------------------
 
+
 def test_config_from_rules_table() -> None:
     cfg = GestureConfig.from_dict({"palm_score": 0.3, "max_tiles": 4, "pose": {"finger_bend_max": 90.0}})
     assert cfg.palm_score == 0.3 and cfg.max_tiles == 4 and cfg.pose.finger_bend_max == 90.0
@@ -111,6 +124,7 @@ def test_shipped_rules_table_builds() -> None:
 
 
 # --- palm decoding -------------------------------------------------------------------------------
+
 
 def test_anchor_layout() -> None:
     a = palm_anchors()
@@ -145,6 +159,7 @@ def test_weighted_nms_averages_a_cluster() -> None:
 
 
 # --- hand regions --------------------------------------------------------------------------------
+
 
 def test_upright_palm_region_points_up_and_grows() -> None:
     kp = np.zeros((7, 2))
@@ -189,6 +204,7 @@ def test_landmark_region_is_rotation_equivariant() -> None:
 
 # --- tile planner --------------------------------------------------------------------------------
 
+
 def test_no_people_no_tiles() -> None:
     assert plan_tiles(1600, 1200, []) == ([], 0.0)
 
@@ -215,6 +231,7 @@ def test_crowds_respect_the_tile_budget() -> None:
 
 
 # --- with the models -----------------------------------------------------------------------------
+
 
 def _runtime_or_skip() -> Runtime:
     rt = Runtime()
@@ -245,6 +262,7 @@ def test_photo_without_hands_gives_nothing_quickly(registry) -> None:
 
 
 # --- hand bookkeeping ----------------------------------------------------------------------------
+
 
 def _hand_at(dx: float, dy: float, turn_deg: float = 0.0) -> Hand:
     from test_gestures_pose import make_pose, to_image

@@ -13,8 +13,12 @@ from screening.detect.gestures.pose import POSE_LABELS, POSES, classify_pose
 # Canonical right hand, palm facing the viewer, in palm units (wrist to middle knuckle = 1):
 # x to the thumb side is negative, fingers point +y, the palm side faces +z (curling goes to +z).
 _MCP = {"index": (-0.32, 0.95), "middle": (0.0, 1.0), "ring": (0.3, 0.93), "little": (0.55, 0.82)}
-_LENGTHS = {"index": (0.42, 0.26, 0.2), "middle": (0.46, 0.29, 0.21), "ring": (0.43, 0.27, 0.2),
-            "little": (0.34, 0.21, 0.18)}
+_LENGTHS = {
+    "index": (0.42, 0.26, 0.2),
+    "middle": (0.46, 0.29, 0.21),
+    "ring": (0.43, 0.27, 0.2),
+    "little": (0.34, 0.21, 0.18),
+}
 _BASE = {"index": 5, "middle": 9, "ring": 13, "little": 17}
 _CURLED = (80.0, 100.0, 60.0)
 _STRAIGHT = (5.0, 5.0, 3.0)
@@ -31,8 +35,9 @@ def _finger(points: np.ndarray, name: str, bends: tuple[float, float, float]) ->
     pos = np.array([x, y, 0.0])
     for k, (length, bend) in enumerate(zip(_LENGTHS[name], bends, strict=True)):
         heading += math.radians(bend)
-        direction = np.array([math.sin(splay) * math.cos(heading), math.cos(splay) * math.cos(heading),
-                              math.sin(heading)])
+        direction = np.array(
+            [math.sin(splay) * math.cos(heading), math.cos(splay) * math.cos(heading), math.sin(heading)]
+        )
         pos = pos + length * direction
         points[base + k + 1] = pos
 
@@ -47,8 +52,11 @@ def _thumb(points: np.ndarray, mode: str) -> None:
         raise ValueError(mode)
 
 
-def make_hand(raised: set[str], thumb: str = "folded", bends: dict[str, tuple[float, float, float]] | None = None,
-              ) -> np.ndarray:
+def make_hand(
+    raised: set[str],
+    thumb: str = "folded",
+    bends: dict[str, tuple[float, float, float]] | None = None,
+) -> np.ndarray:
     """21 landmarks (21, 3) with the given fingers straight and the others curled."""
     p = np.zeros((21, 3))
     for name in _MCP:
@@ -149,8 +157,7 @@ def test_palm_and_back_views_agree(pose: str) -> None:
 
 
 def test_finger_counts() -> None:
-    counts = {"fist": 0, "one": 1, "two": 2, "three": 3, "four": 4, "open_palm": 5, "l_sign": 2, "phone": 2,
-              "metal": 3}
+    counts = {"fist": 0, "one": 1, "two": 2, "three": 3, "four": 4, "open_palm": 5, "l_sign": 2, "phone": 2, "metal": 3}
     for pose, n in counts.items():
         assert classify_pose(to_image(make_pose(pose))).fingers == n, pose
 
@@ -203,7 +210,7 @@ def test_flat_hand_with_closed_fingers_is_not_a_number() -> None:
     p = make_hand({"index", "middle", "ring", "little"})
     for name, base in _BASE.items():
         lengths = np.cumsum(_LENGTHS[name])
-        p[base + 1:base + 4] = p[base] + np.outer(lengths, [0.0, 1.0, 0.0])
+        p[base + 1 : base + 4] = p[base] + np.outer(lengths, [0.0, 1.0, 0.0])
     assert classify_pose(p).pose == "other"
     assert classify_pose(make_pose("four")).pose == "four"  # the same fingers spread
 

@@ -189,8 +189,9 @@ class GestureDetector:
                     break
         return readings[: cfg.max_hands]
 
-    def _read_palms(self, bgr: np.ndarray, palms: list[Palm], whole: list[np.ndarray],
-                    source: str | None = None) -> list[HandReading]:
+    def _read_palms(
+        self, bgr: np.ndarray, palms: list[Palm], whole: list[np.ndarray], source: str | None = None
+    ) -> list[HandReading]:
         readings: list[HandReading] = []
         for palm in palms[: self.config.max_hands * 2]:
             hand = self._landmarks(bgr, roi_from_palm(palm))

@@ -107,8 +107,7 @@ def roi_matrix(roi: HandRoi) -> np.ndarray:
     c, s = math.cos(roi.angle), math.sin(roi.angle)
     half = INPUT_SIZE / 2
     return np.array(
-        [[c * k, -s * k, roi.cx - (c * half - s * half) * k],
-         [s * k, c * k, roi.cy - (s * half + c * half) * k]],
+        [[c * k, -s * k, roi.cx - (c * half - s * half) * k], [s * k, c * k, roi.cy - (s * half + c * half) * k]],
         dtype=np.float64,
     )
 
@@ -126,14 +125,21 @@ def crop_roi(rgb: np.ndarray, roi: HandRoi) -> np.ndarray:
         if x1 > x0 and y1 > y0:
             f = 1.0 / factor
             patch = rgb[y0:y1, x0:x1]
-            small = cv2.resize(patch, (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))),
-                               interpolation=cv2.INTER_AREA)
+            small = cv2.resize(
+                patch, (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))), interpolation=cv2.INTER_AREA
+            )
             sx, sy = small.shape[1] / (x1 - x0), small.shape[0] / (y1 - y0)
             to_small = np.array([[sx, 0, -x0 * sx], [0, sy, -y0 * sy], [0, 0, 1]], np.float64)
             m = (to_small @ np.vstack([m, [0, 0, 1]]))[:2]
             rgb = small
-    return cv2.warpAffine(rgb, m, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    return cv2.warpAffine(
+        rgb,
+        m,
+        (INPUT_SIZE, INPUT_SIZE),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
+    )
 
 
 class HandLandmarker:

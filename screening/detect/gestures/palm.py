@@ -122,8 +122,15 @@ class PalmDetector:
     """Runs the palm model on letterboxed regions of an RGB image. Thread-safe: the interpreter comes
     from the Runtime per thread; everything else is read-only."""
 
-    def __init__(self, runtime: Any, *, model: str = "hand_detector", min_score: float = 0.5,
-                 nms_iou: float = 0.3, signed_input: bool = False) -> None:
+    def __init__(
+        self,
+        runtime: Any,
+        *,
+        model: str = "hand_detector",
+        min_score: float = 0.5,
+        nms_iou: float = 0.3,
+        signed_input: bool = False,
+    ) -> None:
         self.runtime = runtime
         self.model = model
         self.min_score = min_score
@@ -136,7 +143,7 @@ class PalmDetector:
         """Region of a BGR image -> (192x192x3 RGB float tensor, scale, pad_x, pad_y), where
         model pixel = (image pixel - region origin) * scale + pad. A region no larger than the input
         is padded, not resized (tiles are cut from an image already scaled for them)."""
-        crop = image[region.y0:region.y1, region.x0:region.x1]
+        crop = image[region.y0 : region.y1, region.x0 : region.x1]
         h, w = crop.shape[:2]
         scale = min(1.0, INPUT_SIZE / max(w, h))
         if scale < 1.0:
@@ -148,9 +155,9 @@ class PalmDetector:
         pixels = crop[:, :, ::-1].astype(np.float32)  # BGR -> RGB
         if self.signed_input:
             canvas[:] = -1.0
-            canvas[pad_y:pad_y + nh, pad_x:pad_x + nw] = pixels / 127.5 - 1.0
+            canvas[pad_y : pad_y + nh, pad_x : pad_x + nw] = pixels / 127.5 - 1.0
         else:
-            canvas[pad_y:pad_y + nh, pad_x:pad_x + nw] = pixels / 255.0
+            canvas[pad_y : pad_y + nh, pad_x : pad_x + nw] = pixels / 255.0
         return canvas, scale, float(pad_x), float(pad_y)
 
     def run(

@@ -17,8 +17,20 @@ from dataclasses import dataclass
 import numpy as np
 
 POSES: tuple[str, ...] = (
-    "fist", "one", "two", "three", "metal", "ok_three", "four", "open_palm",
-    "thumbs_up", "thumbs_down", "finger_heart", "phone", "l_sign", "other",
+    "fist",
+    "one",
+    "two",
+    "three",
+    "metal",
+    "ok_three",
+    "four",
+    "open_palm",
+    "thumbs_up",
+    "thumbs_down",
+    "finger_heart",
+    "phone",
+    "l_sign",
+    "other",
 )
 
 POSE_LABELS: dict[str, str] = {
@@ -151,8 +163,13 @@ class _Measures:
         return float(min(np.linalg.norm(v[i] - v[j]) for v in self.views))
 
 
-def classify_pose(points: np.ndarray, image_xy: np.ndarray | None = None,
-                  thresholds: PoseThresholds | None = None, *, also: Sequence[np.ndarray] = ()) -> PoseResult:
+def classify_pose(
+    points: np.ndarray,
+    image_xy: np.ndarray | None = None,
+    thresholds: PoseThresholds | None = None,
+    *,
+    also: Sequence[np.ndarray] = (),
+) -> PoseResult:
     """Classify 21 landmarks (21, 3): pixels with z, or world metres, any consistent units.
 
     ``also`` adds other views of the same hand (e.g. world landmarks next to image landmarks): bends
@@ -174,8 +191,12 @@ def classify_pose(points: np.ndarray, image_xy: np.ndarray | None = None,
     # Touch is judged on the closest view: the world points tend to open an O that the image shows shut.
     thumb_touch = min(m.min_dist(4, 8), m.min_dist(4, 12)) < t.touch_max
     thumb_up = m.bends["thumb"] < t.thumb_bend_max and thumb_reach >= t.thumb_reach_min and not thumb_touch
-    margins.append(min(abs(thumb_reach - t.thumb_reach_min) / t.thumb_reach_min,
-                       abs(m.bends["thumb"] - t.thumb_bend_max) / t.thumb_bend_max))
+    margins.append(
+        min(
+            abs(thumb_reach - t.thumb_reach_min) / t.thumb_reach_min,
+            abs(m.bends["thumb"] - t.thumb_bend_max) / t.thumb_bend_max,
+        )
+    )
     if thumb_up:
         raised.insert(0, "thumb")
     confidence = float(np.clip(min(margins) * 2.0, 0.0, 1.0))

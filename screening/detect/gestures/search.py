@@ -40,8 +40,12 @@ class Face:
         """Where this person's hands can be (x0, y0, x1, y1), clipped to the photo: about two and a
         half face widths up and sideways, four down."""
         w = self.width
-        return (max(0.0, self.x0 - 2.5 * w), max(0.0, self.y0 - 2.0 * w),
-                min(float(width), self.x1 + 2.5 * w), min(float(height), self.y1 + 4.0 * w))
+        return (
+            max(0.0, self.x0 - 2.5 * w),
+            max(0.0, self.y0 - 2.0 * w),
+            min(float(width), self.x1 + 2.5 * w),
+            min(float(height), self.y1 + 4.0 * w),
+        )
 
     def has_hand_near(self, palm_boxes: list[np.ndarray], width: int, height: int) -> bool:
         """True when one of ``palm_boxes`` (x0, y0, x1, y1) is centred in this person's area."""
@@ -66,8 +70,13 @@ def find_faces(runtime: Any, bgr: np.ndarray, *, model: str = "face_detector", m
         canvas[:nh, :nw] = cv2.resize(bgr, (nw, nh), interpolation=interp)
     session = runtime.onnx(model)
     blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
-    outs = dict(zip([o.name for o in session.get_outputs()], session.run(None, {session.get_inputs()[0].name: blob}),
-                    strict=True))
+    outs = dict(
+        zip(
+            [o.name for o in session.get_outputs()],
+            session.run(None, {session.get_inputs()[0].name: blob}),
+            strict=True,
+        )
+    )
     boxes: list[np.ndarray] = []
     scores: list[np.ndarray] = []
     for s in _STRIDES:
@@ -105,8 +114,16 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def plan_tiles(width: int, height: int, faces: list[Face], *, face_px: float = 40.0, max_tiles: int = 12,
-               overlap: float = 0.25, max_side: float = 0.5) -> tuple[list[Region], float]:
+def plan_tiles(
+    width: int,
+    height: int,
+    faces: list[Face],
+    *,
+    face_px: float = 40.0,
+    max_tiles: int = 12,
+    overlap: float = 0.25,
+    max_side: float = 0.5,
+) -> tuple[list[Region], float]:
     """Square tiles covering the space around every face too small for the whole-photo pass.
 
     A face is small when, in the whole-photo letterbox, it is narrower than ``face_px`` model pixels.
@@ -136,8 +153,9 @@ def plan_tiles(width: int, height: int, faces: list[Face], *, face_px: float = 4
         side *= 1.25
 
 
-def _grid(x0: float, y0: float, x1: float, y1: float, side: float, overlap: float, width: int,
-          height: int) -> list[Region]:
+def _grid(
+    x0: float, y0: float, x1: float, y1: float, side: float, overlap: float, width: int, height: int
+) -> list[Region]:
     step = side * (1.0 - overlap)
 
     def starts(lo: float, hi: float, limit: int) -> list[float]:
