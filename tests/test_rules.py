@@ -72,6 +72,16 @@ def test_large_logo_is_also_campaign_material() -> None:
     assert small == {"party_attribute"}
 
 
+def test_campaign_text_spread_over_a_poster_is_campaign_material() -> None:
+    def text(x: float, y: float) -> Finding:
+        return Finding(FindingKind.TEXT, "Coblos No. 2", 0.9, Box(x, y, 120, 40), number=2, election="pilpres2024")
+
+    poster = [text(50, 40), text(820, 700)]  # small words, but at opposite corners of the image
+    assert "campaign_material" in {v.rule for v in evaluate(poster, RULES, REG, dt.date(2024, 1, 10), SIZE)}
+    corner = [text(50, 40), text(60, 100)]  # a sign in one corner of a street photo
+    assert "campaign_material" not in {v.rule for v in evaluate(corner, RULES, REG, dt.date(2024, 1, 10), SIZE)}
+
+
 def test_party_message_names_the_party_in_both_languages() -> None:
     (v,) = evaluate([logo("pdip")], RULES, REG, dt.date(2024, 1, 10), SIZE)
     assert "Partai Demokrasi Indonesia Perjuangan (PDI-P)" in v.message.id
@@ -106,12 +116,13 @@ message = { id = "jempol {subject}", en = "thumb {subject}" }
         ('kinds = ["selfie"]', "selfie"),
         ('require = ["colour"]', "unknown reference"),
         ('severity = "dire"', "unknown severity"),
+        ('area_of = "most"', "area_of"),
     ],
 )
 def test_bad_rules_files_are_refused_with_a_reason(tmp_path: Path, snippet: str, message: str) -> None:
     key = snippet.split(" =")[0]
     body = {
-        "kinds": 'kinds = ["face"]', "require": "", "severity": 'severity = "high"',
+        "kinds": 'kinds = ["face"]', "require": "", "severity": 'severity = "high"', "area_of": "",
     }  # fmt: skip
     body[key] = snippet
     path = tmp_path / "rules.toml"

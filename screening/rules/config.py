@@ -34,6 +34,7 @@ class Rule:
     require_any: tuple[str, ...] = ()
     min_score: float = 0.0
     min_area: float = 0.0
+    area_of: str = "each"  # "each": every finding must cover min_area; "union": their joint box must
     context: Message | None = None
     escalate: Escalation | None = None
 
@@ -63,6 +64,12 @@ def _check_refs(refs: tuple[str, ...], where: str) -> tuple[str, ...]:
         if ref not in REFERENCES and not ref.startswith("detail."):
             raise RulesError(f"{where}: unknown reference '{ref}'; use {', '.join(REFERENCES)} or detail.<key>")
     return refs
+
+
+def _area_of(value: str, where: str) -> str:
+    if value not in ("each", "union"):
+        raise RulesError(f"{where}: area_of must be 'each' or 'union', not {value!r}")
+    return value
 
 
 def load_rules(path: str | Path | None = None) -> RuleSet:
@@ -95,6 +102,7 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
                 require_any=_check_refs(tuple(entry.get("require_any", ())), where),
                 min_score=float(entry.get("min_score", 0.0)),
                 min_area=float(entry.get("min_area", 0.0)),
+                area_of=_area_of(entry.get("area_of", "each"), where),
                 context=_message(entry["context"], f"{where} context") if "context" in entry else None,
                 escalate=Escalation(Severity.parse(esc["severity"]), tuple(esc["with_rules"])) if esc else None,
             )

@@ -23,9 +23,17 @@ def _matches(rule: Rule, finding: Finding, image_area: float) -> bool:
         return False
     if rule.require_any and not any(_has(finding, r) for r in rule.require_any):
         return False
-    if rule.min_area > 0 and (image_area <= 0 or finding.box.area / image_area < rule.min_area):
-        return False
+    if rule.min_area > 0 and rule.area_of == "each":
+        return image_area > 0 and finding.box.area / image_area >= rule.min_area
     return True
+
+
+def _union_area(findings: list[Finding]) -> float:
+    x0 = min(f.box.x for f in findings)
+    y0 = min(f.box.y for f in findings)
+    x1 = max(f.box.x + f.box.w for f in findings)
+    y1 = max(f.box.y + f.box.h for f in findings)
+    return max(0.0, x1 - x0) * max(0.0, y1 - y0)
 
 
 def _subject_key(finding: Finding) -> tuple[str, str]:
@@ -77,6 +85,11 @@ def evaluate(
         for i, f in enumerate(findings):
             if _matches(rule, f, area):
                 groups.setdefault(_subject_key(f), []).append(i)
+        if groups and rule.min_area > 0 and rule.area_of == "union":
+            # The findings together span the photo (a poster whose campaign text covers it).
+            members = [findings[i] for idx in groups.values() for i in idx]
+            if area <= 0 or _union_area(members) / area < rule.min_area:
+                groups = {}
         if groups:
             fired[rule.id] = groups
 
