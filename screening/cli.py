@@ -99,7 +99,7 @@ def check(
         if as_json:
             typer.echo(json.dumps(verdict.to_dict(), ensure_ascii=False, indent=2))
         else:
-            typer.echo(render_verdict(verdict, screener.registry, lang=lang, color=sys.stdout.isatty()))
+            typer.echo(render_verdict(verdict, lang=lang, color=sys.stdout.isatty()))
         if annotate is not None and image is not None:
             from screening.report.annotate import write_annotated
 
@@ -151,6 +151,7 @@ def models_status(
 # --- registry ----------------------------------------------------------------------------------
 
 RegistryArg = Annotated[Path, typer.Argument(help="Registry folder.")]
+ReferencePhotosArg = Annotated[list[Path], typer.Argument(help="Reference photo(s), each showing the candidate alone.")]
 
 
 def _face_engine():
@@ -180,7 +181,7 @@ def registry_init(
 def registry_add_candidate(
     root: RegistryArg,
     candidate_id: Annotated[str, typer.Argument(help="Short id, e.g. budi-santoso.")],
-    photos: Annotated[list[Path], typer.Argument(help="Reference photo(s), each showing the candidate alone.")],
+    photos: ReferencePhotosArg,
     name: Annotated[str, typer.Option("--name", help="Full name as printed on ballots.")],
     office: Annotated[str, typer.Option("--office", help="president, dpr, dprd, governor, regent, mayor...")],
     election: Annotated[str, typer.Option("--election", help="Election id in the registry, e.g. pileg2024.")],
@@ -203,7 +204,7 @@ def registry_add_candidate(
 def registry_add_photo(
     root: RegistryArg,
     candidate_id: Annotated[str, typer.Argument(help="An existing candidate id.")],
-    photos: Annotated[list[Path], typer.Argument(help="Reference photo(s), each showing the candidate alone.")],
+    photos: ReferencePhotosArg,
 ) -> None:
     """Add reference photos to a candidate already in the registry."""
     from screening.registry.candidates import add_photos
@@ -402,7 +403,7 @@ def report(
 
 @registry_app.command("add-logo")
 def registry_add_logo(
-    root: Annotated[Path, typer.Argument(help="Registry folder.")],
+    root: RegistryArg,
     party: Annotated[str, typer.Argument(help="Party id, e.g. pdip.")],
     images: Annotated[list[Path], typer.Argument(help="Clean reference logo image(s).", show_default=False)],
 ) -> None:
@@ -417,7 +418,7 @@ def registry_add_logo(
 
 @registry_app.command("remove-logo")
 def registry_remove_logo(
-    root: Annotated[Path, typer.Argument(help="Registry folder.")],
+    root: RegistryArg,
     party: Annotated[str, typer.Argument(help="Party id.")],
     name: Annotated[str | None, typer.Option("--name", help="Logo file to remove (default: all of them).")] = None,
 ) -> None:

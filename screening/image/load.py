@@ -37,6 +37,22 @@ ImageSource = str | Path | bytes | bytearray | memoryview | Image.Image | np.nda
 # attack surface to well-exercised decoders.
 ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "DIB", "TIFF", "GIF", "HEIF", "AVIF"})
 
+# File-name extension for each accepted format, for files the registry stores under content names.
+EXTENSIONS = {
+    "JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "DIB": ".bmp",
+    "TIFF": ".tif", "GIF": ".gif", "HEIF": ".heic", "AVIF": ".avif",
+}  # fmt: skip
+
+
+def extension_for(data: bytes) -> str:
+    """The extension matching what ``data`` is, read from its header alone (no pixels decoded)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return EXTENSIONS.get(img.format or "", ".img")
+    except (OSError, ValueError, SyntaxError):
+        return ".img"
+
+
 DEFAULT_MAX_PIXELS = 100_000_000  # 100 MP: larger than any camera photo, smaller than a bomb
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_WORK_SIDE = 1600

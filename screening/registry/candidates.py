@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from screening.errors import EnrollmentError, RegistryError
-from screening.image import decode_bytes
+from screening.image import extension_for
 from screening.registry.face_templates import FaceEnroller, add_templates, purge
 from screening.registry.model import Candidate
 from screening.registry.store import load_registry, save_registry
 
 FACES_DIR = "faces"
-_EXT = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif", "GIF": ".gif"}
 
 
 def _store_photos(root: Path, candidate_id: str, photos: Sequence[Path], enroller: FaceEnroller) -> list[str]:
@@ -32,9 +31,8 @@ def _store_photos(root: Path, candidate_id: str, photos: Sequence[Path], enrolle
             data = Path(photo).read_bytes()
         except OSError as exc:
             raise EnrollmentError(f"cannot read {photo}: {exc.strerror}") from exc
-        image = decode_bytes(data, path=str(photo))  # typed error if it is no photo
-        template = enroller.enroll(data, str(photo))  # typed error if it has no face or several
-        checked.append((data, _EXT.get(image.format or "", ".img"), template))
+        template = enroller.enroll(data, str(photo))  # typed error if it is no photo, has no face or several
+        checked.append((data, extension_for(data), template))
     stored: list[str] = []
     templates: dict[str, np.ndarray] = {}
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,6 @@ the people being screened are never written anywhere (UU 27/2022, PDP).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Protocol
@@ -81,12 +80,11 @@ def build_gallery(registry: Registry, enroller: FaceEnroller) -> Gallery:
     templates, owners = [], []
     for cand in registry.candidates:
         for rel in cand.photos:
-            data = registry.resolve(rel).read_bytes()
-            sha = hashlib.sha256(data).hexdigest()
+            sha = registry.file_sha256(rel)
             vec = cached.get(sha)
-            if vec is None:
+            if vec is None:  # new or changed photo: only now is it read and embedded
                 try:
-                    vec = enroller.enroll(data, rel)
+                    vec = enroller.enroll(registry.resolve(rel).read_bytes(), rel)
                 except EnrollmentError as exc:
                     raise EnrollmentError(f"candidate '{cand.id}': {exc.message}") from exc
             used[sha] = vec

@@ -16,20 +16,11 @@ from pathlib import Path
 from screening.detect.logos.features import ReferenceFeatures, cache_path, describe_reference, load_reference
 from screening.detect.logos.features import save_reference as _save_cached
 from screening.errors import EnrollmentError, ImageError, RegistryError
-from screening.image import load_image
+from screening.image import EXTENSIONS, load_image
 from screening.registry.store import CACHE_DIR, load_registry, save_registry
 
 LOGO_DIR = "logos"
 LOGO_CACHE = "logos"
-_EXTENSIONS = {
-    "JPEG": ".jpg",
-    "MPO": ".jpg",
-    "PNG": ".png",
-    "WEBP": ".webp",
-    "BMP": ".bmp",
-    "TIFF": ".tif",
-    "GIF": ".gif",
-}
 
 
 def logo_cache_dir(root: Path) -> Path:
@@ -62,7 +53,7 @@ def add_logo(root: str | Path, party_id: str, images: Iterable[str | Path]) -> l
         if len(ref.features) < 8:
             raise EnrollmentError(f"{path} has too little detail to be recognised ({len(ref.features)} keypoints)")
         digest = hashlib.sha256(data).hexdigest()
-        ext = _EXTENSIONS.get(loaded.format or "", path.suffix.lower() or ".img")
+        ext = EXTENSIONS.get(loaded.format or "", path.suffix.lower() or ".img")
         staged.append((data, digest, f"{LOGO_DIR}/{party_id}/{digest[:16]}{ext}", ref))
     added: list[str] = []
     logos = list(party.logos)
@@ -113,18 +104,23 @@ def _save_party_logos(root: Path, registry, party_id: str, logos: list[str]) -> 
     save_registry(dataclasses.replace(registry, parties=parties), root)
 
 
-def reference_features(root: Path, rel: str) -> ReferenceFeatures:
-    """Features of one enrolled logo file, from the cache when its content and version match."""
+def reference_features(root: Path, rel: str, digest: str | None = None) -> ReferenceFeatures:
+    """Features of one enrolled logo file, from the cache when its content and version match.
+
+    ``digest`` is the file's sha256 when the caller already knows it (``Registry.file_sha256``);
+    the file is then read only on a cache miss.
+    """
     path = Path(root) / rel
     try:
+        if digest is None:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        cached_file = cache_path(logo_cache_dir(root), digest)
+        ref = load_reference(cached_file)
+        if ref is not None:
+            return ref
         data = path.read_bytes()
     except OSError as exc:
         raise RegistryError(f"logo {rel} cannot be read: {exc.strerror}") from exc
-    digest = hashlib.sha256(data).hexdigest()
-    cached_file = cache_path(logo_cache_dir(root), digest)
-    ref = load_reference(cached_file)
-    if ref is not None:
-        return ref
     try:
         loaded = load_image(data, path=str(path))
     except ImageError as exc:

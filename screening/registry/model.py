@@ -4,6 +4,8 @@ lexicon phrases. It is operator data (a folder with ``registry.toml``), never co
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +99,8 @@ class Registry:
     gestures: tuple[GestureMeaning, ...] = ()
     phrases: tuple[Phrase, ...] = ()
     fingerprint: str = ""  # sha256 over the TOML and every reference image: the registry version
+    # sha256 of each reference image (path relative to the folder), computed once when loading.
+    file_hashes: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     _index: dict[str, dict[str, object]] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -134,6 +138,11 @@ class Registry:
         if past:
             return past[-1]
         return min(self.elections, key=lambda e: e.determination) if self.elections else None
+
+    def file_sha256(self, relative: str) -> str:
+        """sha256 of a reference image: the one recorded at load time, else read now."""
+        known = self.file_hashes.get(relative)
+        return known if known is not None else hashlib.sha256(self.resolve(relative).read_bytes()).hexdigest()
 
     def resolve(self, relative: str) -> Path:
         if self.root is None:

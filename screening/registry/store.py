@@ -53,10 +53,12 @@ def load_registry(root: str | Path | None = None) -> Registry:
     items: dict[str, tuple[Any, ...]] = {}
     for table, cls in _TABLES.items():
         items[table] = tuple(_build(cls, entry, f"{table}[{i}]", path) for i, entry in enumerate(raw.get(table, [])))
+    hashes = _file_hashes(folder, items)
     registry = Registry(
         root=folder,
         name=str(raw.get("registry", {}).get("name", path.parent.name)),
-        fingerprint=_fingerprint(raw_text, folder, items),
+        fingerprint=_fingerprint(raw_text, hashes),
+        file_hashes=hashes,
         **items,
     )
     problems = [p for p in validate(registry) if p.startswith("error")]
@@ -87,13 +89,22 @@ def _build(cls: type, entry: dict[str, Any], where: str, path: Path) -> Any:
     return obj
 
 
-def _fingerprint(raw_text: bytes, folder: Path | None, items: dict[str, tuple[Any, ...]]) -> str:
+def _file_hashes(folder: Path | None, items: dict[str, tuple[Any, ...]]) -> dict[str, str]:
+    """sha256 of every reference image that exists (missing ones are reported by validate)."""
+    if folder is None:
+        return {}
+    return {
+        rel: hashlib.sha256((folder / rel).read_bytes()).hexdigest()
+        for rel in sorted(_referenced_files(items))
+        if (folder / rel).is_file()
+    }
+
+
+def _fingerprint(raw_text: bytes, hashes: dict[str, str]) -> str:
     h = hashlib.sha256(raw_text)
-    if folder is not None:
-        for rel in sorted(_referenced_files(items)):
-            p = folder / rel
-            h.update(rel.encode())
-            h.update(hashlib.sha256(p.read_bytes()).digest() if p.is_file() else b"missing")
+    for rel, digest in sorted(hashes.items()):
+        h.update(rel.encode())
+        h.update(digest.encode())
     return h.hexdigest()[:16]
 
 

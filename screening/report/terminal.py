@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from screening.findings import Severity, Verdict
-from screening.registry.model import Registry
 
 _TEXT = {
     "id": {
@@ -34,7 +33,7 @@ _COLOR = {"allow": "\x1b[32m", "warn": "\x1b[33m", "error": "\x1b[31m"}
 _RESET = "\x1b[0m"
 
 
-def render_verdict(verdict: Verdict, registry: Registry | None = None, *, lang: str = "id", color: bool = False) -> str:
+def render_verdict(verdict: Verdict, *, lang: str = "id", color: bool = False) -> str:
     """Multi-line summary: the verdict, then per violation its points, severity, message and evidence."""
     t = _TEXT["id" if lang == "id" else "en"]
     head = t[verdict.verdict]

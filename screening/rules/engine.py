@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from screening.findings import Finding, Message, Severity, Violation
+from screening.findings import Finding, Message, Violation
 from screening.registry.model import Election, Registry
 from screening.rules.config import Rule, RuleSet
 
@@ -131,7 +131,3 @@ def evaluate(
             )
     violations.sort(key=lambda v: -v.severity.rank)
     return violations
-
-
-def worst(violations: Sequence[Violation]) -> Severity:
-    return max((v.severity for v in violations), key=lambda s: s.rank, default=Severity.NONE)

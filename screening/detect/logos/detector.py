@@ -71,7 +71,9 @@ class LogoDetector:
         if registry.root is not None:
             for party in registry.parties:
                 for rel in party.logos:
-                    refs.append(Reference(party.id, rel, reference_features(registry.root, rel)))
+                    refs.append(
+                        Reference(party.id, rel, reference_features(registry.root, rel, registry.file_sha256(rel)))
+                    )
         self.index = LogoIndex(refs, trees=self.config.flann_trees, checks=self.config.flann_checks)
 
     @classmethod
