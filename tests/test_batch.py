@@ -192,6 +192,11 @@ def test_a_crashing_worker_is_replaced_and_its_photo_recorded(
     assert s.counts.crashed == 1 and s.counts.allow == 3
     for m in ("event/10.jpg", "event/12.jpg", "event/dup.jpg"):
         assert photo(store, m)["verdict"] == "allow"
+    # A crash says nothing about the photo: the next run of the same command screens it again.
+    monkeypatch.delenv(CRASH_ENV)
+    again = run([archive["zip"]], store, workers=1)
+    assert photo(store, "event/11.jpg")["verdict"] == "allow" and photo(store, "event/11.jpg")["error_code"] is None
+    assert again.counts.crashed == 0
 
 
 @pytest.mark.parametrize(

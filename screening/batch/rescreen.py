@@ -42,6 +42,9 @@ class Plan:
         return self.full or bool(self.rerun)
 
 
+# Errors that say nothing about the file itself: a later run tries again.
+TRANSIENT_ERRORS = frozenset({"worker_crashed", "timeout", "screening_failed", "read_error"})
+
 UP_TO_DATE = Plan(up_to_date=True)
 FULL = Plan(full=True)
 
@@ -51,7 +54,8 @@ def plan_for(state: sqlite3.Row | Mapping[str, Any] | None, current: Versions, m
     if state is None or mode == "all":
         return FULL
     if state["error_code"]:
-        return UP_TO_DATE  # an unreadable file stays unreadable whatever the registry says
+        # An undecodable file stays so whatever the registry says; a crash or timeout may not recur.
+        return FULL if state["error_code"] in TRANSIENT_ERRORS else UP_TO_DATE
     stored: dict[str, str] = json.loads(state["detectors_json"] or "{}")
     stale = tuple(d for d, v in current.detectors.items() if stored.get(d) != v)
     dropped = tuple(d for d in stored if d not in current.detectors)

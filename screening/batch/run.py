@@ -18,7 +18,7 @@ from screening.batch.findings_io import findings_from_json
 from screening.batch.magic import Kind, sniff
 from screening.batch.pool import MAX_TASKS_PER_WORKER, Failure, FatalBatchError, WorkerPool
 from screening.batch.progress import Counts, Progress
-from screening.batch.rescreen import Plan, merge_findings, plan_for, reevaluate
+from screening.batch.rescreen import TRANSIENT_ERRORS, Plan, merge_findings, plan_for, reevaluate
 from screening.batch.sources import Entry, Key, SourceError, iter_sources
 from screening.batch.store import PhotoRow, ResultRow, ResultStore, now_iso
 from screening.batch.versions import Versions, available_detectors, current_versions
@@ -157,7 +157,7 @@ class BatchRun:
         if prior is not None and entry.size is not None and prior.size is not None and prior.size != entry.size:
             prior = None  # the file changed under the same name since it was screened: screen it as new
         if prior is not None and not all_mode:
-            if prior.error_code:
+            if prior.error_code and prior.error_code not in TRANSIENT_ERRORS:
                 self.progress.resumed()
                 return
             if prior.sha256 and not plan_for(self.store.result_state(prior.sha256), self.versions).needs_pixels:

@@ -103,13 +103,15 @@ class WorkerEngine:
         from screening.batch.findings_io import findings_to_json, public_verdict_dict
         from screening.errors import ImageError, ModelError
         from screening.findings import ErrorInfo, Verdict
+        from screening.image import decode_bytes
 
         if os.environ.get(CRASH_ENV) and os.environ[CRASH_ENV] == task.sha256:
             os.abort()
         screener = self.screener_for(task.detectors)
         ran = tuple(d.name for d in screener.detectors)
         try:
-            image = screener.load(task.data, path=task.path)
+            # The parent hashed these bytes to find duplicates: no need to hash them again.
+            image = decode_bytes(task.data, screener.load_options, path=task.path, sha256=task.sha256)
         except ImageError as exc:
             error = ErrorInfo(exc.code, exc.message)
             verdict = Verdict.failure(task.path, error, self.day.isoformat(), {})

@@ -120,19 +120,25 @@ def load_image(source: ImageSource, options: LoadOptions | None = None, *, path:
     return dataclasses.replace(image, decode_ms=(time.perf_counter() - t0) * 1000.0)
 
 
-def decode_bytes(data: bytes, options: LoadOptions | None = None, *, path: str | None = None) -> LoadedImage:
-    """Decode encoded image bytes (what a file or an archive member holds)."""
+def decode_bytes(
+    data: bytes, options: LoadOptions | None = None, *, path: str | None = None, sha256: str | None = None
+) -> LoadedImage:
+    """Decode encoded image bytes (what a file or an archive member holds).
+
+    ``sha256`` is the bytes' digest when the caller already computed it (the batch does, to find
+    duplicates); it is then not computed again.
+    """
     t0 = time.perf_counter()
-    image = _decode(data, options or LoadOptions(), path)
+    image = _decode(data, options or LoadOptions(), path, sha256)
     return dataclasses.replace(image, decode_ms=(time.perf_counter() - t0) * 1000.0)
 
 
-def _decode(data: bytes, opts: LoadOptions, path: str | None) -> LoadedImage:
+def _decode(data: bytes, opts: LoadOptions, path: str | None, sha256: str | None = None) -> LoadedImage:
     if not data:
         raise EmptyInputError("the file is empty (0 bytes)")
     if len(data) > opts.max_bytes:
         raise ImageTooLargeError(f"the file is {len(data) / 1e6:.0f} MB; the limit is {opts.max_bytes / 1e6:.0f} MB")
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256 or hashlib.sha256(data).hexdigest()
     try:
         with warnings.catch_warnings():
             # Pillow warns (not raises) between 1x and 2x its own bomb limit; our limit decides.
