@@ -51,6 +51,19 @@ class Box:
     w: float
     h: float
 
+    @classmethod
+    def from_points(cls, points: Any, width: float | None = None, height: float | None = None) -> Box:
+        """The box around ``points`` (N x 2), clipped to the image [0, width] x [0, height] on every side."""
+        xs = [float(p[0]) for p in points]
+        ys = [float(p[1]) for p in points]
+        x0, y0 = max(0.0, min(xs)), max(0.0, min(ys))
+        x1, y1 = max(xs), max(ys)
+        if width is not None:
+            x1 = min(x1, float(width))
+        if height is not None:
+            y1 = min(y1, float(height))
+        return cls(x0, y0, max(0.0, x1 - x0), max(0.0, y1 - y0))
+
     def scaled(self, factor: float) -> Box:
         return Box(self.x * factor, self.y * factor, self.w * factor, self.h * factor)
 

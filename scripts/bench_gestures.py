@@ -85,7 +85,7 @@ def _per_run_costs(detector: Any) -> str:
     jobs = {
         "palm": lambda: detector.palms.run(img, Region(0, 0, 192, 192)),
         "landmarks": lambda: detector.landmarker.run(img, HandRoi(96, 96, 192, 0.0)),
-        "faces": lambda: find_faces(detector.runtime, face_img),
+        "faces": lambda: find_faces(detector._face_locator(), face_img),
     }
     out = []
     for name, job in jobs.items():

@@ -52,8 +52,8 @@ def add_logo(root: str | Path, party_id: str, images: Iterable[str | Path]) -> l
         ref = describe_reference(loaded.bgr)
         if len(ref.features) < 8:
             raise EnrollmentError(f"{path} has too little detail to be recognised ({len(ref.features)} keypoints)")
-        digest = hashlib.sha256(data).hexdigest()
-        ext = EXTENSIONS.get(loaded.format or "", path.suffix.lower() or ".img")
+        digest = loaded.sha256 or hashlib.sha256(data).hexdigest()  # the loader hashed the bytes already
+        ext = EXTENSIONS.get(loaded.format or "", ".img")
         staged.append((data, digest, f"{LOGO_DIR}/{party_id}/{digest[:16]}{ext}", ref))
     added: list[str] = []
     logos = list(party.logos)

@@ -23,8 +23,9 @@ from typing import Any, Self
 import cv2
 import numpy as np
 
+from screening.detect.faces.locate import FaceLocator
 from screening.detect.gestures.landmarks import Hand, HandLandmarker, HandRoi, roi_from_landmarks, roi_from_palm
-from screening.detect.gestures.palm import INPUT_SIZE, Palm, PalmDetector, Region, weighted_nms
+from screening.detect.gestures.palm import INPUT_SIZE, Palm, PalmDetector, Region, box_iou, weighted_nms
 from screening.detect.gestures.pose import POSE_LABELS, POSES, PoseResult, PoseThresholds, classify_pose
 from screening.detect.gestures.search import FACE_INPUT, find_faces, plan_tiles
 from screening.errors import ScreeningError
@@ -97,6 +98,7 @@ class GestureDetector:
         self.registry = registry
         self.config = config or GestureConfig()
         self.palms = PalmDetector(runtime, min_score=self.config.palm_score, nms_iou=self.config.palm_nms_iou)
+        self._faces: FaceLocator | None = None
         self.landmarker = HandLandmarker(runtime)
         partisan = {g.pose for g in registry.gestures}
         unknown = partisan - set(POSES)
@@ -115,7 +117,15 @@ class GestureDetector:
         self.runtime.litert_interpreter(self.palms.model)
         self.runtime.litert_interpreter(self.landmarker.model)
         if self.config.tiles:
-            self.runtime.onnx("face_detector")
+            self._face_locator()
+
+    def _face_locator(self) -> FaceLocator:
+        """YuNet through the same free-size session the face detector uses (created once; a race
+        only builds a second, identical locator around the shared session)."""
+        if self._faces is None:
+            session = self.runtime.onnx("face_detector", free_spatial=True)
+            self._faces = FaceLocator(session, threshold=self.config.face_score, min_face=0)
+        return self._faces
 
     def detect(self, image: LoadedImage) -> list[Finding]:
         """One finding per hand whose pose is recognised; boxes in original pixels."""
@@ -145,7 +155,7 @@ class GestureDetector:
         photo_palms = [p for p in candidates if p.score >= cfg.palm_score]
         tile_palms: list[Palm] = []
         if cfg.tiles and max(w, h) > 2 * INPUT_SIZE:
-            faces = [f.scaled(1.0 / f_base) for f in find_faces(self.runtime, base, min_score=cfg.face_score)]
+            faces = [f.scaled(1.0 / f_base) for f in find_faces(self._face_locator(), base)]
             # People whose hands the whole-photo pass already saw need no zoom.
             boxes = [p.box for p in photo_palms]
             faces = [f for f in faces if not f.has_hand_near(boxes, w, h)]
@@ -313,7 +323,7 @@ def _same_hand(a: Hand, b: Hand, max_dist: float, max_inside: float, max_iou: fl
     another keeps about half its joints outside, measured 0.52 against 0.81 for a copy), or their
     boxes overlap by more than ``max_iou`` (a copy misread from a tile edge: 0.63; two thumbs up side
     by side: 0.47)."""
-    if _iou(np.array(a.box), np.array(b.box)) > max_iou:
+    if float(box_iou(np.asarray(a.box), np.asarray(b.box)[None])[0]) > max_iou:
         return True
     pa, pb = a.landmarks[:, :2], b.landmarks[:, :2]
     palm = max(float(np.linalg.norm(pa[9] - pa[0])), float(np.linalg.norm(pb[9] - pb[0])), 1e-6)
@@ -322,14 +332,6 @@ def _same_hand(a: Hand, b: Hand, max_dist: float, max_inside: float, max_iou: fl
     hull = cv2.convexHull(pb.astype(np.float32))
     inside = sum(cv2.pointPolygonTest(hull, (float(x), float(y)), False) >= 0 for x, y in pa)
     return inside >= max_inside * len(pa)
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:

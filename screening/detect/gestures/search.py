@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
-import cv2
 import numpy as np
 
+from screening.detect.faces.locate import SMALL_SIDE, FaceLocator
 from screening.detect.gestures.palm import INPUT_SIZE, Region
 
-FACE_INPUT = 640
-_STRIDES = (8, 16, 32)
+FACE_INPUT = SMALL_SIDE  # the face pass looks at a copy this long, where YuNet needs one inference
 
 
 @dataclass(frozen=True)
@@ -56,62 +54,14 @@ class Face:
         return Face(self.x0 * factor, self.y0 * factor, self.x1 * factor, self.y1 * factor, self.score)
 
 
-def find_faces(runtime: Any, bgr: np.ndarray, *, model: str = "face_detector", min_score: float = 0.6) -> list[Face]:
-    """Faces (no landmarks, no suppression beyond a greedy IoU 0.3) from YuNet on a 640 letterbox
-    (top-left aligned, BGR 0-255, as OpenCV's FaceDetectorYN feeds it)."""
-    h, w = bgr.shape[:2]
-    scale = FACE_INPUT / max(w, h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    canvas = np.zeros((FACE_INPUT, FACE_INPUT, 3), np.uint8)
-    if (nw, nh) == (w, h):
-        canvas[:nh, :nw] = bgr
-    else:
-        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        canvas[:nh, :nw] = cv2.resize(bgr, (nw, nh), interpolation=interp)
-    session = runtime.onnx(model)
-    blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
-    outs = dict(
-        zip(
-            [o.name for o in session.get_outputs()],
-            session.run(None, {session.get_inputs()[0].name: blob}),
-            strict=True,
-        )
-    )
-    boxes: list[np.ndarray] = []
-    scores: list[np.ndarray] = []
-    for s in _STRIDES:
-        cls = np.clip(outs[f"cls_{s}"].reshape(-1), 0, 1)
-        obj = np.clip(outs[f"obj_{s}"].reshape(-1), 0, 1)
-        score = np.sqrt(cls * obj)
-        keep = np.flatnonzero(score >= min_score)
-        if keep.size == 0:
-            continue
-        cols = FACE_INPUT // s
-        raw = outs[f"bbox_{s}"].reshape(-1, 4)[keep]
-        cx = (keep % cols + raw[:, 0]) * s
-        cy = (keep // cols + raw[:, 1]) * s
-        bw, bh = np.exp(raw[:, 2]) * s, np.exp(raw[:, 3]) * s
-        boxes.append(np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1) / scale)
-        scores.append(score[keep])
-    if not boxes:
-        return []
-    all_boxes = np.concatenate(boxes)
-    all_scores = np.concatenate(scores)
-    faces: list[Face] = []
-    for i in np.argsort(-all_scores):
-        b = all_boxes[i]
-        if any(_iou(b, np.array([f.x0, f.y0, f.x1, f.y1])) > 0.3 for f in faces):
-            continue
-        faces.append(Face(*(float(v) for v in b), score=float(all_scores[i])))
+def find_faces(locator: FaceLocator, bgr: np.ndarray) -> list[Face]:
+    """Faces in ``bgr`` (a copy at most 640 px long, so one YuNet pass) as corner boxes, found by the
+    face detector's own locator and session."""
+    faces = []
+    for fb in locator.locate(bgr):
+        x, y, w, h = (float(v) for v in fb.box)
+        faces.append(Face(x, y, x + w, y + h, fb.score))
     return faces
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def plan_tiles(

@@ -102,10 +102,7 @@ class LogoDetector:
         for inst in instances:
             ref = self.index.references[inst.ref]
             party = self.registry.party(ref.party)
-            x, y, w, h = inst.box()
-            x0, y0 = max(0.0, x), max(0.0, y)
-            x1, y1 = min(float(gray.shape[1]), x + w), min(float(gray.shape[0]), y + h)
-            box = Box(x0, y0, max(0.0, x1 - x0), max(0.0, y1 - y0)).scaled(to_original)
+            box = Box.from_points(inst.quad, gray.shape[1], gray.shape[0]).scaled(to_original)
             detail = {
                 "reference": ref.file,
                 "inliers": inst.inliers,

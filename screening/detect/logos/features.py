@@ -8,7 +8,9 @@ a reference yields is cached per image content (sha256) and :data:`FEATURE_VERSI
 
 from __future__ import annotations
 
-import hashlib
+import os
+import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,10 +208,6 @@ def _stack(parts: list[Features]) -> Features:
 # --- cache ---------------------------------------------------------------------------------------
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def cache_path(cache_dir: Path, sha256: str) -> Path:
     """Where the features of the image with this content are cached (version in the name)."""
     return cache_dir / f"{sha256}.{FEATURE_VERSION}.npz"
@@ -218,7 +216,8 @@ def cache_path(cache_dir: Path, sha256: str) -> Path:
 def save_reference(path: Path, ref: ReferenceFeatures) -> None:
     """Write reference features atomically (a half-written cache file must never be read)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
+    # Unique per process and thread: batch workers that miss the cache together must not share a file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
     f = ref.features
     np.savez(
         tmp, xy=f.xy, size=f.size, angle=f.angle, desc=f.desc, dims=np.array([ref.width, ref.height]),
@@ -234,5 +233,5 @@ def load_reference(path: Path) -> ReferenceFeatures | None:
             feats = Features(z["xy"], z["size"], z["angle"], z["desc"])
             w, h = (int(v) for v in z["dims"])
             return ReferenceFeatures(feats, w, h, z["thumb"], z["mask"], z["hist"], float(z["chroma"][0]))
-    except (OSError, KeyError, ValueError):
-        return None
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        return None  # damaged: recomputed and rewritten, never trusted

@@ -78,20 +78,20 @@ class TextDetector:
         lines = self.ocr.read(image.bgr)
         if not lines:
             return []
-        return self.findings(self.matcher.match(lines), image.scale)
+        return self.findings(self.matcher.match(lines), image.scale, image.work_size)
 
-    def findings(self, result: MatchResult, scale: float) -> list[Finding]:
+    def findings(self, result: MatchResult, scale: float, size: tuple[int, int] | None = None) -> list[Finding]:
         """Turn matches and free ballot numbers into findings with boxes in original pixels."""
         out: list[Finding] = []
         for m in result.matches:
             if m.score >= self.config.min_score:
-                out.append(self._entry_finding(m, scale, result.election_hint))
+                out.append(self._entry_finding(m, scale, size, result.election_hint))
         for n in result.numbers:
             if n.score >= self.config.min_score:
-                out.append(self._number_finding(n, scale, result.election_hint))
+                out.append(self._number_finding(n, scale, size, result.election_hint))
         return out
 
-    def _entry_finding(self, m: TextMatch, scale: float, hint: str | None) -> Finding:
+    def _entry_finding(self, m: TextMatch, scale: float, size: tuple[int, int] | None, hint: str | None) -> Finding:
         e = m.entry
         number = m.number if m.number is not None else (e.number if e.party is None and e.candidate is None else None)
         detail: dict[str, Any] = {
@@ -112,7 +112,7 @@ class TextDetector:
             kind=FindingKind.TEXT,
             label=e.text,
             score=round(m.score, 4),
-            box=_box(m.quad, scale),
+            box=_box(m.quad, scale, size),
             candidate=e.candidate,
             party=e.party,
             number=number,
@@ -120,19 +120,20 @@ class TextDetector:
             detail=detail,
         )
 
-    def _number_finding(self, n: NumberEvidence, scale: float, hint: str | None) -> Finding:
+    def _number_finding(
+        self, n: NumberEvidence, scale: float, size: tuple[int, int] | None, hint: str | None
+    ) -> Finding:
         return Finding(
             kind=FindingKind.TEXT,
             label=n.text,
             score=round(n.score, 4),
-            box=_box(n.quad, scale),
+            box=_box(n.quad, scale, size),
             number=n.number,
             election=hint,
             detail={"text": n.text, "entry": "ballot number", "match": "exact", "source": "number"},
         )
 
 
-def _box(quad: np.ndarray, scale: float) -> Box:
-    q = np.asarray(quad, dtype=np.float64) * scale
-    x0, y0 = float(q[:, 0].min()), float(q[:, 1].min())
-    return Box(max(0.0, x0), max(0.0, y0), float(q[:, 0].max()) - x0, float(q[:, 1].max()) - y0)
+def _box(quad: np.ndarray, scale: float, size: tuple[int, int] | None) -> Box:
+    """Box around a (working-copy) quad, clipped to the working copy, in original pixels."""
+    return Box.from_points(np.asarray(quad, dtype=np.float64), *(size or (None, None))).scaled(scale)
