@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from screening.image.load import DEFAULT_MAX_BYTES
+
 app = typer.Typer(
     help="Checks a photo before an ASN posts it, against the election-neutrality rules of SKB No. 2/2022.",
     no_args_is_help=True,
@@ -324,7 +326,9 @@ def batch(
     ] = "changed",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     max_pixels: Annotated[int | None, typer.Option("--max-pixels", help="Refuse photos larger than this.")] = None,
-    max_mb: Annotated[float, typer.Option("--max-mb", help="Refuse files larger than this many MB.")] = 64.0,
+    max_mb: Annotated[float, typer.Option("--max-mb", help="Refuse files larger than this many MB.")] = (
+        DEFAULT_MAX_BYTES / 1024 / 1024
+    ),
     no_thumbnails: Annotated[bool, typer.Option("--no-thumbnails", help="Store no thumbnails.")] = False,
     detectors: Annotated[
         str | None, typer.Option("--detectors", help="Comma-separated subset: faces,logos,text,gestures.")
@@ -356,9 +360,7 @@ def batch(
     )
     try:
         summary = run_batch(opts)
-    except FatalBatchError as exc:
-        raise _fail(exc.message) from exc
-    except ScreeningError as exc:
+    except (FatalBatchError, ScreeningError) as exc:
         raise _fail(exc.message) from exc
     if not quiet:
         typer.echo(summary.line(), err=True)

@@ -53,7 +53,8 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=None, help="default: rules.toml [detectors.faces]")
     args = ap.parse_args()
     cfg = load_rules().detector_config("faces")
-    threshold = args.threshold if args.threshold is not None else float(cfg.get("match_threshold", 0.4))
+    cfg.pop("enabled", None)
+    threshold = args.threshold if args.threshold is not None else FaceConfig.from_dict(cfg).match_threshold
     files = [f for f in manifest(args.devset) if f.category == "face"]
     engine = FaceEngine(Runtime(), FaceConfig())
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 import screening
 from screening import ImageError, Screener, ScreeningError
@@ -21,6 +21,15 @@ def scene() -> np.ndarray:
     draw = ImageDraw.Draw(img)
     draw.rectangle((50, 300, 400, 580), fill=(110, 90, 70))
     draw.ellipse((600, 60, 760, 220), fill=(240, 220, 120))
+    return np.asarray(img)
+
+
+def campaign_banner() -> np.ndarray:
+    """The scene with a red campaign banner reading PARTAI GERINDRA across it."""
+    img = Image.fromarray(scene())
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((60, 40, 840, 170), fill=(200, 20, 30))
+    draw.text((90, 70), "PARTAI GERINDRA", fill=(255, 255, 255), font=ImageFont.load_default(72))
     return np.asarray(img)
 
 
@@ -59,9 +68,10 @@ def test_unknown_detector_is_refused() -> None:
 def test_all_detectors_from_several_threads_agree(face_models: screening.Runtime) -> None:
     screener = Screener(runtime=face_models)
     assert {d.name for d in screener.detectors} >= {"faces"}
-    photos = [scene(), np.ascontiguousarray(scene()[:, ::-1])] * 3
+    photos = [scene(), campaign_banner(), np.ascontiguousarray(scene()[:, ::-1])] * 2
     serial = [screener.screen(p, posting_date=dt.date(2024, 1, 10)) for p in photos]
     with ThreadPoolExecutor(max_workers=3) as pool:
         threaded = list(pool.map(lambda p: screener.screen(p, posting_date=dt.date(2024, 1, 10)), photos))
     assert [v.to_dict()["findings"] for v in serial] == [v.to_dict()["findings"] for v in threaded]
-    assert all(v.verdict == "allow" for v in serial)  # nothing partisan in a plain scene
+    assert [v.verdict for v in serial[:3]] == ["allow", "warn", "allow"]  # only the banner is partisan
+    assert any(f.party == "gerindra" for f in serial[1].findings)
