@@ -10,7 +10,8 @@ import pytest
 from screening.detect.text.detector import TextConfig, TextDetector
 from screening.detect.text.lexicon import build_lexicon, fold_word, tokenize
 from screening.detect.text.match import bounded_levenshtein, tolerance
-from screening.detect.text.ocr import OcrConfig, TextLine, join_rows
+from screening.detect.text.ocr import TextLine, join_rows
+from screening.errors import RulesError
 from screening.findings import FindingKind
 from screening.registry import load_registry
 from screening.registry.model import Phrase
@@ -209,9 +210,8 @@ def test_config_phrases_common_words_and_unknown_keys(registry):
     det = TextDetector(Runtime(), registry, cfg)
     assert labels(read(det, "GANTI PRESIDEN")) == {"Ganti Presiden"}
     assert read(det, "HANURA") == []  # now weak
-    with pytest.raises(ValueError, match="unknown"):
+    with pytest.raises(RulesError, match="unknown"):
         TextConfig.from_dict({"det_sied": 960})
-    assert isinstance(cfg.ocr, OcrConfig)
 
 
 def test_lexicon_covers_every_party_and_candidate(registry):

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
+from screening.errors import RulesError
 from screening.findings import Finding
 from screening.image import LoadedImage
 
@@ -24,6 +25,13 @@ class Detector(Protocol):
     def warmup(self) -> None:
         """Load models now (otherwise the first ``detect`` does)."""
         ...
+
+
+def reject_unknown(section: str, keys: Iterable[str], known: Iterable[str]) -> None:
+    """Refuse settings a detector does not have, so a typo in rules.toml is an error, not a default."""
+    unknown = set(keys) - set(known)
+    if unknown:
+        raise RulesError(f"[detectors.{section}] has unknown setting(s): {', '.join(sorted(unknown))}")
 
 
 def lazy_exports(package: str, names: list[str]) -> Callable[[str], Any]:

@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from screening.detect.base import reject_unknown
 from screening.detect.faces.embed import FaceEmbedder, align
 from screening.detect.faces.gallery import Gallery
 from screening.detect.faces.locate import FaceBox, FaceLocator
-from screening.errors import EnrollmentError, ScreeningError
+from screening.errors import EnrollmentError
 from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage, decode_bytes
 from screening.registry.face_templates import build_gallery
@@ -38,10 +39,7 @@ class FaceConfig:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> FaceConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise ScreeningError(f"[detectors.faces] has unknown key(s): {', '.join(sorted(unknown))}")
+        reject_unknown("faces", raw, (f.name for f in fields(cls)))
         return cls(**raw)
 
 

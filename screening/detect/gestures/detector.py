@@ -23,6 +23,7 @@ from typing import Any, Self
 import cv2
 import numpy as np
 
+from screening.detect.base import reject_unknown
 from screening.detect.faces.locate import FaceLocator
 from screening.detect.gestures.landmarks import Hand, HandLandmarker, HandRoi, roi_from_landmarks, roi_from_palm
 from screening.detect.gestures.palm import INPUT_SIZE, Palm, PalmDetector, Region, box_iou, weighted_nms
@@ -66,12 +67,8 @@ class GestureConfig:
         """Build from a rules.toml table; a ``pose`` sub-table sets :class:`PoseThresholds`."""
         raw = dict(raw)
         pose_raw = raw.pop("pose", {}) or {}
-        known = {f.name for f in fields(cls)} - {"pose"}
-        unknown = set(raw) - known
-        pose_known = {f.name for f in fields(PoseThresholds)}
-        unknown |= {f"pose.{k}" for k in set(pose_raw) - pose_known}
-        if unknown:
-            raise ScreeningError(f"[detectors.gestures] has unknown setting(s): {', '.join(sorted(unknown))}")
+        reject_unknown("gestures", raw, {f.name for f in fields(cls)} - {"pose"})
+        reject_unknown("gestures.pose", pose_raw, {f.name for f in fields(PoseThresholds)})
         return cls(**raw, pose=PoseThresholds(**pose_raw))
 
 

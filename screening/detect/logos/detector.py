@@ -18,10 +18,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from screening.detect.base import reject_unknown
 from screening.detect.logos.features import Features, extract
 from screening.detect.logos.index import LogoIndex, Matches, Reference
 from screening.detect.logos.verify import Instance, VerifyConfig, find_instances, suppress
-from screening.errors import ScreeningError
 from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage
 from screening.registry.logos import reference_features
@@ -52,9 +52,7 @@ class LogoConfig:
     def from_dict(cls, raw: dict[str, Any]) -> LogoConfig:
         own = {f.name for f in fields(cls)} - {"verify"}
         ver = {f.name for f in fields(VerifyConfig)}
-        unknown = set(raw) - own - ver
-        if unknown:
-            raise ScreeningError(f"[detectors.logos] has unknown setting(s): {', '.join(sorted(unknown))}")
+        reject_unknown("logos", raw, own | ver)
         verify = VerifyConfig(**{k: v for k, v in raw.items() if k in ver})
         return cls(**{k: v for k, v in raw.items() if k in own}, verify=verify)
 

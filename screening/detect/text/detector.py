@@ -10,6 +10,7 @@ from typing import Any, Self
 
 import numpy as np
 
+from screening.detect.base import reject_unknown
 from screening.detect.text.lexicon import Lexicon, build_lexicon
 from screening.detect.text.match import LexiconMatcher, MatchResult, NumberEvidence, TextMatch
 from screening.detect.text.ocr import OcrConfig, OcrPipeline, TextLine
@@ -37,9 +38,7 @@ class TextConfig:
         """Build from the rules.toml table; unknown keys are an error so typos do not pass silently."""
         ocr_names = {f.name for f in dataclasses.fields(OcrConfig)}
         own_names = {f.name for f in dataclasses.fields(cls)} - {"ocr"}
-        unknown = set(raw) - ocr_names - own_names
-        if unknown:
-            raise ValueError(f"[detectors.text] has unknown key(s): {', '.join(sorted(unknown))}")
+        reject_unknown("text", raw, ocr_names | own_names)
         ocr = OcrConfig(**{k: v for k, v in raw.items() if k in ocr_names})
         own: dict[str, Any] = {k: v for k, v in raw.items() if k in own_names}
         for key in ("phrases", "common_words"):
@@ -55,7 +54,6 @@ class TextDetector:
 
     def __init__(self, runtime: Runtime, registry: Registry, config: TextConfig | None = None) -> None:
         self.config = config or TextConfig()
-        self.registry = registry
         self.lexicon: Lexicon = build_lexicon(
             registry, extra_phrases=self.config.phrases, extra_common=self.config.common_words
         )
@@ -82,14 +80,10 @@ class TextDetector:
 
     def findings(self, result: MatchResult, scale: float, size: tuple[int, int] | None = None) -> list[Finding]:
         """Turn matches and free ballot numbers into findings with boxes in original pixels."""
-        out: list[Finding] = []
-        for m in result.matches:
-            if m.score >= self.config.min_score:
-                out.append(self._entry_finding(m, scale, size, result.election_hint))
-        for n in result.numbers:
-            if n.score >= self.config.min_score:
-                out.append(self._number_finding(n, scale, size, result.election_hint))
-        return out
+        keep, hint = self.config.min_score, result.election_hint
+        return [self._entry_finding(m, scale, size, hint) for m in result.matches if m.score >= keep] + [
+            self._number_finding(n, scale, size, hint) for n in result.numbers if n.score >= keep
+        ]
 
     def _entry_finding(self, m: TextMatch, scale: float, size: tuple[int, int] | None, hint: str | None) -> Finding:
         e = m.entry
