@@ -157,13 +157,9 @@ ReferencePhotosArg = Annotated[list[Path], typer.Argument(help="Reference photo(
 
 
 def _face_engine():
-    from screening.detect.faces.detector import FaceConfig, FaceEngine
-    from screening.rules import load_rules
-    from screening.runtime.sessions import Runtime
+    from screening.detect.faces import FaceEngine
 
-    cfg = load_rules().detector_config("faces")
-    cfg.pop("enabled", None)
-    return FaceEngine(Runtime(), FaceConfig.from_dict(cfg))
+    return FaceEngine.configured()
 
 
 @registry_app.command("init")

@@ -248,13 +248,12 @@ def build_registry(root: Path, face: Path | None) -> Path:
     cv2.imwrite(str(logo), badge())
     add_logo(root, "pkb", [logo])
     if face is not None and face.is_file():
-        from screening.detect.faces.detector import FaceConfig, FaceEngine
+        from screening.detect.faces.detector import FaceEngine
         from screening.registry.candidates import add_candidate
         from screening.registry.model import Candidate
-        from screening.runtime.sessions import Runtime
 
         cand = Candidate(id="bench", name="Bench Candidate", office="dpr", election="pileg2024", party="pkb")
-        add_candidate(root, cand, [face], FaceEngine(Runtime(), FaceConfig()))
+        add_candidate(root, cand, [face], FaceEngine.configured())
     return root
 
 

@@ -24,12 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _devset import DEFAULT_DEVSET, manifest
 
-from screening.detect.faces.detector import FaceConfig, FaceEngine
+from screening.detect.faces.detector import FaceEngine
 from screening.errors import EnrollmentError
 from screening.registry import init_registry
 from screening.registry.candidates import add_candidate
 from screening.registry.model import Candidate
-from screening.runtime.sessions import Runtime
 
 GROUP = "face/group/face_recognition_obama_and_biden.jpg"
 
@@ -41,7 +40,7 @@ def build(devset: Path, work: Path, n_candidates: int) -> tuple[Path, Path]:
     Image.open(devset / GROUP).convert("RGB").resize((4000, 3000), Image.Resampling.LANCZOS).save(photo, quality=90)
     reg = work / "registry"
     init_registry(reg)
-    engine = FaceEngine(Runtime(), FaceConfig())
+    engine = FaceEngine.configured()
     enrolled = 0
     for f in manifest(devset):
         if enrolled >= n_candidates or "/identity/" not in f.rel:

@@ -27,7 +27,6 @@ from _devset import DEFAULT_DEVSET, DevFile, manifest
 from screening.detect.faces.detector import FaceConfig, FaceEngine
 from screening.image import load_image
 from screening.rules import load_rules
-from screening.runtime.sessions import Runtime
 
 # Group photos whose people are enrolled identities: mated, so not used as non-mated searches.
 KNOWN_GROUPS = ("face_recognition_", "mediapipe_samples_two_children")
@@ -56,7 +55,7 @@ def main() -> None:
     cfg.pop("enabled", None)
     threshold = args.threshold if args.threshold is not None else FaceConfig.from_dict(cfg).match_threshold
     files = [f for f in manifest(args.devset) if f.category == "face"]
-    engine = FaceEngine(Runtime(), FaceConfig())
+    engine = FaceEngine.configured()
 
     by_id: dict[str, list[DevFile]] = defaultdict(list)
     for f in files:

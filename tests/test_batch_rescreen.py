@@ -123,7 +123,7 @@ def test_merge_replaces_only_the_rerun_kind_in_screener_order() -> None:
 def test_enrolling_a_candidate_reruns_faces_only_and_matches_a_full_rescreen(
     tmp_path: Path, face_photos: dict[str, Path], face_models: object
 ) -> None:
-    from screening.detect.faces.detector import FaceConfig, FaceEngine
+    from screening.detect.faces.detector import FaceEngine
     from screening.registry.candidates import add_candidate
     from screening.registry.model import Candidate
 
@@ -138,7 +138,7 @@ def test_enrolling_a_candidate_reruns_faces_only_and_matches_a_full_rescreen(
     first = run([src], store, **kw)
     assert first.counts.allow == 2
     cand = Candidate(id="obama", name="Barack Obama", office="dpr", election="pileg2024", party="pkb")
-    add_candidate(reg, cand, [face_photos["obama.jpg"]], FaceEngine(face_models, FaceConfig()))  # type: ignore[arg-type]
+    add_candidate(reg, cand, [face_photos["obama.jpg"]], FaceEngine.configured(face_models))  # type: ignore[arg-type]
 
     second = run([src], store, **kw)
     assert second.counts.rescreened == 2 and second.counts.resumed == 0

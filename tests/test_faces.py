@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from screening import EnrollmentError, RegistryError, Screener
-from screening.detect.faces.detector import FaceConfig, FaceEngine
+from screening.detect.faces.detector import FaceEngine
 from screening.registry import init_registry, load_registry
 from screening.registry.candidates import add_candidate, add_photos, remove_candidate
 from screening.registry.face_templates import cache_path, read_cache
@@ -25,7 +25,7 @@ DAY = dt.date(2024, 1, 10)
 
 @pytest.fixture(scope="module")
 def engine(face_models: Runtime) -> FaceEngine:
-    return FaceEngine(face_models, FaceConfig())
+    return FaceEngine.configured(face_models)
 
 
 @pytest.fixture()

@@ -17,6 +17,7 @@ from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage, decode_bytes
 from screening.registry.face_templates import build_gallery
 from screening.registry.model import Registry
+from screening.rules import RuleSet, load_rules
 from screening.runtime.sessions import Runtime
 
 
@@ -64,6 +65,14 @@ class FaceEngine:
                         min_face=self.config.min_face_px,
                     )
         return self._locator, self._embedder
+
+    @classmethod
+    def configured(cls, runtime: Runtime | None = None, rules: RuleSet | None = None) -> FaceEngine:
+        """The engine with the ``[detectors.faces]`` settings of ``rules`` (default: the shipped
+        rules.toml), as enrollment and screening must share them."""
+        cfg = (rules or load_rules()).detector_config("faces")
+        cfg.pop("enabled", None)
+        return cls(runtime or Runtime(), FaceConfig.from_dict(cfg))
 
     @property
     def model_key(self) -> str:
