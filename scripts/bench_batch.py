@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import cv2
@@ -41,6 +42,7 @@ import numpy as np
 
 from screening.batch import BatchOptions, run_batch
 from screening.batch.pool import MAX_TASKS_PER_WORKER
+from screening.batch.store import ResultStore
 from screening.resources import rules_path
 
 DAY = dt.date(2024, 1, 20)
@@ -287,24 +289,8 @@ def screen(archive: Path, store: Path, workers: int, detectors: tuple[str, ...] 
 
 def store_rows(store: Path) -> list[tuple]:
     """Every row of the store, without timestamps and timings."""
-    db = sqlite3.connect(store)
-    out: list[tuple] = []
-    q = (
-        "SELECT p.source, p.member, p.sha256, p.size, p.error_code, p.error_message, r.verdict, r.severity,"
-        " r.verdict_json, r.findings_json, r.error_code, r.error_message, r.detectors_json, r.rules_part,"
-        " r.registry_version, r.rules_version, r.thumbnail"
-        " FROM photos p LEFT JOIN results r ON r.sha256 = p.sha256 ORDER BY p.source, p.member"
-    )
-    for r in db.execute(q):
-        r = list(r)
-        if r[8]:
-            v = json.loads(r[8])
-            v.pop("timings_ms", None)
-            r[8] = json.dumps(v, sort_keys=True)
-        out.append(tuple(r))
-    out += [("skipped", *r) for r in db.execute("SELECT * FROM skipped ORDER BY source, member")]
-    db.close()
-    return out
+    with closing(ResultStore(store, readonly=True)) as rs:
+        return rs.comparable_rows()
 
 
 def resume_check(archive: Path, work: Path, workers: int, detectors: tuple[str, ...] | None, seed: int) -> bool:

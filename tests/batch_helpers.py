@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from screening.batch import BatchOptions, BatchSummary, run_batch
+from screening.batch.store import ResultStore
 
 DAY = dt.date(2024, 1, 20)
 
@@ -48,23 +49,8 @@ def run(sources: list[Path | str], store: Path, **kw: object) -> BatchSummary:
 
 def rows(store: Path) -> list[tuple]:
     """Every photo and skipped row, timestamps and timings left out, in key order."""
-    db = sqlite3.connect(store)
-    out = []
-    q = (
-        "SELECT p.source, p.member, p.sha256, p.size, p.error_code, r.verdict, r.severity, r.verdict_json,"
-        " r.findings_json, r.error_code, r.detectors_json, r.rules_part FROM photos p"
-        " LEFT JOIN results r ON r.sha256 = p.sha256 ORDER BY p.source, p.member"
-    )
-    for r in db.execute(q):
-        r = list(r)
-        if r[7]:
-            v = json.loads(r[7])
-            v.pop("timings_ms", None)
-            r[7] = json.dumps(v, sort_keys=True)
-        out.append(tuple(r))
-    out += [("skipped", *r) for r in db.execute("SELECT * FROM skipped ORDER BY source, member")]
-    db.close()
-    return out
+    with closing(ResultStore(store, readonly=True)) as rs:
+        return rs.comparable_rows()
 
 
 def photo(store: Path, member: str) -> sqlite3.Row:

@@ -260,6 +260,26 @@ class ResultStore:
         out["skipped"] = self.db.execute("SELECT COUNT(*) FROM skipped").fetchone()[0]
         return out
 
+    def comparable_rows(self) -> list[tuple[object, ...]]:
+        """Every photo (with its result) and skipped row, in key order, without what differs between
+        equal runs (timestamps, timings): two stores of the same archive must compare equal."""
+        out: list[tuple[object, ...]] = []
+        q = (
+            "SELECT p.source, p.member, p.sha256, p.size, p.error_code, p.error_message, r.verdict, r.severity,"
+            " r.verdict_json, r.findings_json, r.error_code, r.error_message, r.detectors_json, r.rules_part,"
+            " r.registry_version, r.rules_version, r.thumbnail"
+            " FROM photos p LEFT JOIN results r ON r.sha256 = p.sha256 ORDER BY p.source, p.member"
+        )
+        for r in self.db.execute(q):
+            row = list(r)
+            if row[8]:
+                verdict = json.loads(row[8])
+                verdict.pop("timings_ms", None)
+                row[8] = json.dumps(verdict, sort_keys=True)
+            out.append(tuple(row))
+        out += [("skipped", *r) for r in self.db.execute("SELECT * FROM skipped ORDER BY source, member")]
+        return out
+
     def skipped_rows(self) -> Iterator[sqlite3.Row]:
         yield from self.db.execute("SELECT * FROM skipped ORDER BY source, member")
 
