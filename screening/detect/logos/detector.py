@@ -87,11 +87,13 @@ class LogoDetector:
         if len(self.index) == 0:
             return []
         gray, factor = self._detection_gray(image)
-        bgr = image.bgr if factor == 1.0 else cv2.resize(image.bgr, (gray.shape[1], gray.shape[0]))
         cfg = self.config
         photo = extract(gray, max_features=cfg.max_features, contrast=cfg.contrast)
         matches = self.index.query(photo, cfg.ratio)
-        found = find_instances(self.index, matches, photo, bgr, cfg.verify)
+        found: list[Instance] = []
+        if len(matches.q) >= cfg.verify.min_inliers:  # else nothing can verify: skip the colour copy
+            bgr = image.bgr if factor == 1.0 else cv2.resize(image.bgr, (gray.shape[1], gray.shape[0]))
+            found = find_instances(self.index, matches, photo, bgr, cfg.verify)
         for window in self._zoom_windows(matches, photo, found, factor, image.bgr.shape[:2]):
             found += self._look_closer(image, window, factor)
         instances = suppress(found, cfg.overlap)
