@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from screening.registry.model import Registry
 
@@ -61,11 +62,6 @@ CAMPAIGN_WORDS: tuple[tuple[str, str | None], ...] = (
     ("Relawan", None),
 )
 
-# Campaign words that announce a ballot number right after them ("No. 2", "Coblos 3"), folded.
-NUMBER_WORDS = frozenset({"NO", "NOMOR", "NOMER", "URUT", "COBIOS", "PIIIH", "PASION"})
-# Words a number may be glued to by OCR ("URUT3"), folded: the number words and contest words.
-_GLUE_WORDS = NUMBER_WORDS | {"CAPRES", "CAWAPRES", "CAIEG", "PASION", "NOMORURUT"}
-
 
 class EntrySource(StrEnum):
     PARTY_NAME = "party_name"
@@ -100,8 +96,8 @@ class LexiconEntry:
     number: int | None = None
     hint: str | None = None  # campaign words only: "president", "legislative", "regional"
 
-    @property
-    def key(self) -> str:
+    @cached_property
+    def key(self) -> str:  # read in the fuzzy-matching loop: joined once
         return "".join(self.tokens)
 
     @property
@@ -141,6 +137,13 @@ def fold_word(word: str) -> str:
     if w.isdigit():
         return w
     return w.translate(_FOLD)
+
+
+# Campaign words that announce a ballot number right after them ("No. 2", "Coblos 3"), folded the way
+# OCR text is, so they compare with what was read.
+NUMBER_WORDS = frozenset(fold_word(w) for w in ("No", "Nomor", "Nomer", "Urut", "Coblos", "Pilih", "Paslon"))
+# Words a number may be glued to by OCR ("URUT3"): the number words and contest words.
+_GLUE_WORDS = NUMBER_WORDS | {fold_word(w) for w in ("Capres", "Cawapres", "Caleg", "NomorUrut")}
 
 
 COMMON_WORDS = frozenset(fold_word(w) for w in _COMMON)

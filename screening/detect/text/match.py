@@ -35,6 +35,7 @@ _PARTY_CONTEXT = frozenset({fold_word("PARTAI")})
 _CANDIDATE_CONTEXT = frozenset(fold_word(w) for w in ("PRESIDEN", "WAPRES"))
 # Words right before a number that make it a ballot number even with nothing else around.
 _STRONG_LICENSERS = frozenset(fold_word(w) for w in ("COBLOS", "URUT", "PASLON", "CAPRES", "CAWAPRES", "CALEG"))
+_LICENSERS = NUMBER_WORDS | _STRONG_LICENSERS
 _MONTHS = frozenset(
     fold_word(m)
     for m in (
@@ -288,7 +289,7 @@ class LexiconMatcher:
                 if not valid:
                     continue
                 start = ti
-                while start > 0 and toks[start - 1].folded in NUMBER_WORDS | _STRONG_LICENSERS and ti - start < 3:
+                while start > 0 and toks[start - 1].folded in _LICENSERS and ti - start < 3:
                     start -= 1
                 text = lines[li].text[toks[start].start : tok.end]
                 quad = lines[li].sub_quad(toks[start].start, tok.end)
@@ -414,7 +415,7 @@ def _licenser(
 ) -> str | None:
     """The campaign word that makes this number a ballot number: up to two words before it on its
     line, else the last word of an adjacent line when the number stands alone ("NOMOR URUT" / "2")."""
-    licensers = NUMBER_WORDS | _STRONG_LICENSERS
+    licensers = _LICENSERS
     found: str | None = None
     for j in range(ti - 1, max(-1, ti - 3), -1):
         w = toks[j].folded
