@@ -108,18 +108,38 @@ class Finding:
     def __post_init__(self) -> None:
         object.__setattr__(self, "detail", _frozen(self.detail))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, exact: bool = False) -> dict[str, Any]:
+        """JSON-ready dict; rounded for people and reports, or ``exact`` (full precision, for stores
+        that re-apply rules to it: a rounded score could cross a ``min_score``)."""
+        box = [self.box.x, self.box.y, self.box.w, self.box.h] if exact else self.box.as_list()
         return {
             "kind": self.kind.value,
             "label": self.label,
-            "score": round(float(self.score), 4),
-            "box": self.box.as_list(),
+            "score": float(self.score) if exact else round(float(self.score), 4),
+            "box": [float(v) for v in box] if exact else box,
             "candidate": self.candidate,
             "party": self.party,
             "number": self.number,
             "election": self.election,
             "detail": dict(self.detail),
         }
+
+
+def finding_from_dict(data: Mapping[str, Any]) -> Finding:
+    """Rebuild a :class:`Finding` from :meth:`Finding.to_dict` output (exact or rounded)."""
+    x, y, w, h = (float(v) for v in data["box"])
+    number = data.get("number")
+    return Finding(
+        kind=FindingKind(data["kind"]),
+        label=str(data.get("label", "")),
+        score=float(data["score"]),
+        box=Box(x, y, w, h),
+        candidate=data.get("candidate"),
+        party=data.get("party"),
+        number=None if number is None else int(number),
+        election=data.get("election"),
+        detail=dict(data.get("detail") or {}),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from screening.findings import Box, Finding, FindingKind
+from screening.findings import Finding, finding_from_dict
 
 # Detector evidence is meant to be flat JSON values; a long list of numbers is an embedding or a
 # descriptor of a screened person's face, which the store must never keep (UU 27/2022).
@@ -20,34 +20,7 @@ MAX_VECTOR = 16
 
 def finding_to_record(finding: Finding) -> dict[str, Any]:
     """A JSON-ready dict of a finding, at full precision, without biometric vectors."""
-    return {
-        "kind": finding.kind.value,
-        "label": finding.label,
-        "score": float(finding.score),
-        "box": [float(finding.box.x), float(finding.box.y), float(finding.box.w), float(finding.box.h)],
-        "candidate": finding.candidate,
-        "party": finding.party,
-        "number": finding.number,
-        "election": finding.election,
-        "detail": strip_vectors(finding.detail),
-    }
-
-
-def finding_from_dict(data: Mapping[str, Any]) -> Finding:
-    """Rebuild a :class:`Finding` from :func:`finding_to_record` output or ``Finding.to_dict()`` output."""
-    x, y, w, h = (float(v) for v in data["box"])
-    number = data.get("number")
-    return Finding(
-        kind=FindingKind(data["kind"]),
-        label=str(data.get("label", "")),
-        score=float(data["score"]),
-        box=Box(x, y, w, h),
-        candidate=data.get("candidate"),
-        party=data.get("party"),
-        number=None if number is None else int(number),
-        election=data.get("election"),
-        detail=dict(data.get("detail") or {}),
-    )
+    return {**finding.to_dict(exact=True), "detail": strip_vectors(finding.detail)}
 
 
 def findings_to_json(findings: Iterable[Finding]) -> str:
