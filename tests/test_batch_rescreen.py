@@ -151,3 +151,26 @@ def test_enrolling_a_candidate_reruns_faces_only_and_matches_a_full_rescreen(
     for (fj,) in db.execute("SELECT findings_json FROM results"):
         for f in json.loads(fj):
             assert not any(isinstance(v, list) and len(v) > 16 for v in f["detail"].values())
+
+
+def test_a_rules_file_change_no_result_depends_on_only_restamps_the_rules_version(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(2):
+        (src / f"{i}.jpg").write_bytes(jpeg(i))
+    store = tmp_path / "r.sqlite"
+    run([src], store)
+    before = rows(store)
+    rules = tmp_path / "rules.toml"
+    text = rules_path().read_text(encoding="utf-8")
+    rules.write_text(text.replace("det_side = 800", "det_side = 960", 1), encoding="utf-8")  # text did not run
+    new = load_rules(str(rules)).fingerprint
+    assert new != load_rules(None).fingerprint
+
+    s = run([src], store, rules=str(rules))
+    assert s.worker_pids == [] and s.counts.rules_reapplied == 0 and s.counts.resumed == 2
+    db = sqlite3.connect(store)
+    assert {r[0] for r in db.execute("SELECT rules_version FROM results")} == {new}
+    db.close()
+    strip = [r[:15] + r[16:] if r[0] != "skipped" else r for r in rows(store)]  # all but rules_version
+    assert strip == [r[:15] + r[16:] if r[0] != "skipped" else r for r in before]

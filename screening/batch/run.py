@@ -334,30 +334,15 @@ class BatchRun:
         """Re-evaluate, without pixels, every stored result whose detectors are current but whose rules,
         registry facts or posting date are not."""
         todo: list[tuple[str, Plan]] = []
-        cur = self.store.db.execute(
-            "SELECT sha256, error_code, detectors_json, rules_part, registry_version, posting_date FROM results"
-        )
-        for state in cur:
+        for state in self.store.iter_result_states():
             plan = plan_for(state, self.versions)
             if plan.reapply:
                 todo.append((state["sha256"], plan))  # sha + a small plan: fine even for 10^6 results
         for sha, plan in todo:
             self._reapply(sha, plan)
             self.store.commit_if_due()
-        # Results the change cannot affect (e.g. only another detector's settings moved) are current:
-        # record the new rules file version on them, so every row names the version it is valid for.
-        self.store.execute_write(
-            "UPDATE results SET rules_version = ? WHERE rules_version != ? AND error_code IS NULL AND rules_part = ?"
-            " AND registry_version = ? AND posting_date = ? AND detectors_json = ?",
-            (
-                self.rules.fingerprint,
-                self.rules.fingerprint,
-                self.versions.rules,
-                self.versions.registry,
-                self.versions.posting_date,
-                json.dumps(self.versions.detectors, sort_keys=True),
-            ),
-        )
+        # Results the change cannot affect are current: they get the new rules file version.
+        self.store.stamp_rules_version(self.rules.fingerprint, self.versions)
         self.store.commit()
 
     def _reapply(self, sha: str, plan: Plan) -> None:

@@ -23,13 +23,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from screening.batch.sources import Key
+
+if TYPE_CHECKING:
+    from screening.batch.versions import Versions
 
 SCHEMA = 1
 COMMIT_EVERY_ROWS = 64
 COMMIT_EVERY_S = 0.5
+# The version columns of a result that decide what it needs after a change (see batch/rescreen.py).
+_STATE_COLUMNS = "sha256, error_code, detectors_json, rules_part, registry_version, posting_date, verdict, severity"
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -184,10 +189,23 @@ class ResultStore:
         self.db.execute("INSERT OR REPLACE INTO skipped VALUES (?,?,?,?)", (key.source, key.member, reason, size))
         self._pending += 1
 
-    def execute_write(self, sql: str, params: tuple[object, ...] = ()) -> None:
-        """Any other write, inside the current small transaction."""
+    def stamp_rules_version(self, rules_version: str, current: Versions) -> None:
+        """Record ``rules_version`` (the whole rules file's fingerprint) on every error-free result that is
+        already current for ``current``: a rules change that cannot affect it (e.g. only another detector's
+        settings moved) leaves its findings valid, and every row then names the version it is valid for."""
         self._begin()
-        self.db.execute(sql, params)
+        self.db.execute(
+            "UPDATE results SET rules_version = ? WHERE rules_version != ? AND error_code IS NULL AND rules_part = ?"
+            " AND registry_version = ? AND posting_date = ? AND detectors_json = ?",
+            (
+                rules_version,
+                rules_version,
+                current.rules,
+                current.registry,
+                current.posting_date,
+                json.dumps(current.detectors, sort_keys=True),
+            ),
+        )
         self._pending += 1
 
     def commit_if_due(self) -> None:
@@ -223,11 +241,15 @@ class ResultStore:
 
     def result_state(self, sha256: str) -> sqlite3.Row | None:
         """The version columns of a result (cheap: no JSON, no thumbnail)."""
-        return self.db.execute(
-            "SELECT sha256, error_code, detectors_json, rules_part, registry_version, posting_date, verdict, severity"
-            " FROM results WHERE sha256=?",
-            (sha256,),
-        ).fetchone()
+        return self.db.execute(f"SELECT {_STATE_COLUMNS} FROM results WHERE sha256=?", (sha256,)).fetchone()
+
+    def iter_result_states(self, batch: int = 256) -> Iterator[sqlite3.Row]:
+        """The version columns of every result (as :meth:`result_state` gives them), streamed. Finish (or
+        close) the iteration before writing: the rows are read from a live cursor."""
+        cur = self.db.cursor()
+        cur.execute(f"SELECT {_STATE_COLUMNS} FROM results")
+        while rows := cur.fetchmany(batch):
+            yield from rows
 
     def result(self, sha256: str) -> ResultRow | None:
         r = self.db.execute("SELECT * FROM results WHERE sha256=?", (sha256,)).fetchone()
