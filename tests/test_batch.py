@@ -115,6 +115,23 @@ def test_interrupted_run_resumes_without_duplicates_or_losses(tmp_path: Path, ar
     assert third.counts.screened == 0 and third.worker_pids == []  # a finished run does nothing
 
 
+def test_an_interrupted_run_stores_the_photos_its_workers_were_holding(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(6):
+        (src / f"{i}.jpg").write_bytes(jpeg(30 + i))
+    store = tmp_path / "r.sqlite"
+    # One worker holds two photos at a time: the third is sent once the first is back, then the run
+    # stops with two photos still at the worker. Their results arrive while the pool closes.
+    s = run([src], store, workers=1, stop_after=1)
+    assert s.interrupted
+    db = sqlite3.connect(store)
+    n_results = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    n_photos = db.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
+    db.close()
+    assert n_results == n_photos == s.counts.screened == 3  # every photo sent to the worker was stored
+
+
 def test_zip_traversal_encrypted_member_and_bomb_are_per_file_errors(tmp_path: Path) -> None:
     zpath = tmp_path / "evil.zip"
     with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_DEFLATED) as z:

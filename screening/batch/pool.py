@@ -21,6 +21,9 @@ PREFETCH = 2  # tasks per worker: one being screened, one waiting, so a worker n
 # native libraries leave behind (allocator fragmentation, arenas grown for one odd photo) is given back, so
 # memory stays flat over an archive of any size. Start-up costs ~1-2 s of one core per 500 photos (<2%).
 MAX_TASKS_PER_WORKER = 500
+# On close, workers finish the photos they hold (at most PREFETCH each, a second or two apiece) and
+# send the results back; what is not back after this long is killed and left for the next run.
+CLOSE_GRACE_S = 10.0
 
 
 class FatalBatchError(Exception):
@@ -103,25 +106,49 @@ class WorkerPool:
         res_w.close()
         return _Worker(proc, task_w, res_r)
 
-    def close(self) -> None:
-        """Ask every worker to stop, then make sure they have."""
-        for w in self.workers:
-            try:
-                w.tasks.send(None)
-            except OSError:
-                pass
-        for w in self.workers:
-            w.proc.join(timeout=5)
-            if w.proc.is_alive():
-                w.proc.kill()
-                w.proc.join(timeout=5)
-            w.tasks.close()
-            w.results.close()
-        self.workers = []
-        for w in self._retired:
-            w.proc.join(timeout=5)
-            w.results.close()
-        self._retired = []
+    def close(self, grace: float = CLOSE_GRACE_S) -> list[Outcome]:
+        """Stop every worker and return the results they sent back while stopping.
+
+        Each worker is told to stop after the photos it already holds; their results are read as they
+        arrive (a worker blocked writing to a pipe nobody reads would never exit), for at most ``grace``
+        seconds in all. Workers still busy then are killed: their photos are screened by the next run.
+        Call it before committing the store, so the results it returns are stored too.
+        """
+        done: list[Outcome] = []
+        try:
+            for w in self.workers:
+                try:
+                    w.tasks.send(None)
+                except OSError:
+                    pass
+            deadline = time.monotonic() + grace
+            open_pipes = {w.results: w for w in self.workers}
+            while open_pipes and (left := deadline - time.monotonic()) > 0:
+                for ready in wait(list(open_pipes), left):
+                    w = open_pipes[ready]
+                    try:
+                        while w.results.poll():
+                            msg = w.results.recv()
+                            if msg[0] == "done":  # "ready"/"fatal" from a late starter: nothing to keep
+                                done.append(msg[1])
+                                if w.inflight and w.inflight[0].task_id == msg[1].task_id:
+                                    w.inflight.popleft()
+                    except (EOFError, OSError):  # it exited (or died) and its pipe is empty: done with it
+                        del open_pipes[w.results]
+        finally:
+            # Also after a second Ctrl-C while waiting: no worker outlives the run.
+            stop_by = time.monotonic() + 1.0
+            for w in [*self.workers, *self._retired]:
+                w.proc.join(timeout=max(0.0, stop_by - time.monotonic()))
+                if w.proc.is_alive():
+                    w.proc.kill()
+                    w.proc.join(timeout=5)
+                if not w.tasks.closed:
+                    w.tasks.close()
+                w.results.close()
+            self.workers = []
+            self._retired = []
+        return done
 
     # --- work ----------------------------------------------------------------------------------
 

@@ -121,11 +121,11 @@ class BatchRun:
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            self.store.commit()
-            if self.pool is not None:
-                self.pool.close()
-            self.store.close()
-            self.progress.close()
+            try:
+                interrupted = self._close_pool() or interrupted
+            finally:
+                self.store.close()  # commits: the results collected while the pool closed included
+                self.progress.close()
         pool = self.pool
         return BatchSummary(
             counts=self.progress.counts,
@@ -136,6 +136,20 @@ class BatchRun:
             detectors=self.detectors,
             startup_s=self._startup_s,
         )
+
+    def _close_pool(self) -> bool:
+        """Stop the workers before the store's last commit, storing the results they send back while
+        stopping (the photos they held when the run was interrupted). True if a second Ctrl-C cut it short:
+        then the photos still out are simply screened again by the next run."""
+        if self.pool is None:
+            return False
+        try:
+            outcomes = self.pool.close()
+        except KeyboardInterrupt:
+            return True
+        for done in outcomes:
+            self._finish(done)
+        return False
 
     def _count_total(self) -> None:
         # Counted in the background so screening starts at once; the bar gets its ETA when this ends.
