@@ -170,6 +170,18 @@ def test_oversized_members_are_refused_by_declared_and_by_actual_size(tmp_path: 
     assert photo(store, "../up.jpg")["error_code"] == "unsafe_path"
 
 
+def test_the_batch_byte_limit_is_the_documented_one() -> None:
+    import inspect
+
+    from screening import cli
+    from screening.batch import BatchOptions
+    from screening.image.load import LoadOptions
+
+    # README: "--max-mb (default 200) ... per file, as for check"; the API default is the same.
+    assert inspect.signature(cli.batch).parameters["max_mb"].default == 200
+    assert BatchOptions(sources=[]).max_bytes == LoadOptions().max_bytes == 200 * 1024 * 1024
+
+
 def test_symlinks_leaving_the_folder_are_not_followed(tmp_path: Path) -> None:
     outside = tmp_path / "outside.jpg"
     outside.write_bytes(jpeg(1))

@@ -24,12 +24,10 @@ from screening.batch.store import PhotoRow, ResultRow, ResultStore, now_iso
 from screening.batch.versions import Versions, available_detectors, current_versions
 from screening.batch.worker import Outcome, Task, WorkerConfig
 from screening.findings import ErrorInfo, Verdict
-from screening.image.load import DEFAULT_MAX_PIXELS
+from screening.image.load import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from screening.registry import Registry, load_registry
 from screening.rules import RuleSet, load_rules
 from screening.screener import DETECTORS
-
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # bigger than any camera JPEG; bounds the bytes in flight per worker
 
 
 @dataclass
@@ -45,6 +43,8 @@ class BatchOptions:
     rescreen: str = "changed"  # "changed": only what a registry/rules change can affect; "all": everything
     quiet: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
+    # The documented per-file limit, as for `check` and the CLI's --max-mb. Files are read whole before
+    # hashing; PREFETCH files per worker are in flight, so this also bounds the parent's memory.
     max_bytes: int = DEFAULT_MAX_BYTES
     thumbnail_side: int = 240  # 0: no thumbnails
     detectors: tuple[str, ...] | None = None  # None: every available detector

@@ -27,6 +27,7 @@ from screening.batch.magic import SNIFF_BYTES, Kind, sniff
 ARCHIVE_SEP = "!/"  # "photos/export.zip!/day1/IMG_1.jpg": a member of an archive found inside a folder
 MAX_RATIO = 200.0  # uncompressed/compressed; JPEGs are ~1, flat PNG/BMP stay well under this
 RATIO_FLOOR = 1 << 20  # the ratio test starts at 1 MiB uncompressed (tiny files compress freely)
+_MB = 1024 * 1024  # as --max-mb counts them, so "--max-mb 200" reads back as "the limit of 200 MB"
 
 
 class SourceError(Exception):
@@ -81,7 +82,7 @@ class Entry:
         """The whole file, refusing more than ``max_bytes`` (the declared size of an archive member may lie)."""
         head = self.head()
         if self.size is not None and self.size > max_bytes:
-            raise SourceError("too_large", f"{self.size / 1e6:.1f} MB is over the limit of {max_bytes / 1e6:.0f} MB")
+            raise SourceError("too_large", f"{self.size / _MB:.1f} MB is over the limit of {max_bytes / _MB:.0f} MB")
         assert self._stream is not None
         try:
             rest = _read_upto(self._stream, max_bytes + 1 - len(head))
@@ -89,7 +90,7 @@ class Entry:
             raise SourceError("read_error", f"cannot read: {type(exc).__name__}: {exc}") from exc
         data = head + rest
         if len(data) > max_bytes:
-            raise SourceError("too_large", f"more than the limit of {max_bytes / 1e6:.0f} MB")
+            raise SourceError("too_large", f"more than the limit of {max_bytes / _MB:.0f} MB")
         return data
 
     def close(self) -> None:
