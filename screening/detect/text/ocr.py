@@ -52,7 +52,6 @@ class OcrConfig:
     rec_batch: int = 8
     rec_max_ratio: float = 30.0  # width/height cap of one recognised line
     gate_blob_radius: float = 0.08  # gate blobs thicker than this share of the short side are not looked at closer
-    gate_accept_height: float = 999.0  # gate-map pixels; lines this tall are read from the gate boxes alone
     direction_tilt: float = 20.0  # degrees; tilted boxes get the 0/180 classifier
     direction_thresh: float = 0.85  # classifier confidence to flip a line
     direction_retry_score: float = 0.9  # level lines reading worse than this get the classifier too
@@ -148,25 +147,21 @@ class OcrPipeline:
         gate_boxes = self._boxes(gate_prob, gate_scale, (0, 0), limit)
         if fine_scale <= gate_scale * 1.25:
             return gate_boxes
-        # Big lines are located well enough on the gate map; look closer only where text is small.
-        big = [b for b in gate_boxes if _quad_size(b.quad)[1] * gate_scale >= cfg.gate_accept_height]
-        for b in big:
-            cv2.fillPoly(gate_mask, [np.round(b.quad * gate_scale).astype(np.int32)], 0)
         # The detector also fires on thick blobs (a person, a flat-coloured shape). A closer look
         # there finds the same blob; lines that thick are big enough to take from the gate.
+        from_gate: list[_Box] = []
         thick = _thick_blobs(gate_mask, cfg.gate_blob_radius * min(gate_mask.shape))
         if thick is not None:
-            taken = {id(b) for b in big}
-            big += [b for b in gate_boxes if id(b) not in taken and _centre_in(b.quad * gate_scale, thick)]
+            from_gate = [b for b in gate_boxes if _centre_in(b.quad * gate_scale, thick)]
             gate_mask[thick] = 0
         if int(gate_mask.sum()) < cfg.gate_min_pixels:
-            return big
+            return from_gate
         regions = _regions(gate_mask, gate_prob.shape, gate_scale, (w, h))
         boxes: list[_Box] = []
         for x0, y0, x1, y1 in regions:
             prob = self._prob_map(bgr[y0:y1, x0:x1], fine_scale)
             boxes.extend(self._boxes(prob, fine_scale, (x0, y0), limit))
-        return _dedupe(big + boxes)
+        return _dedupe(from_gate + boxes)
 
     def _prob_map(self, bgr: np.ndarray, scale: float) -> np.ndarray:
         """DB text probability map of ``bgr`` resized by ``scale`` (sides rounded to multiples of 32)."""
