@@ -70,10 +70,10 @@ class TextDetector:
 
     def read(self, image: LoadedImage) -> list[TextLine]:
         """The text lines OCR reads in the working copy (for diagnostics and evaluation)."""
-        return self.ocr.read(image.bgr)
+        return self.ocr.read(image.bgr, image.gray)
 
     def detect(self, image: LoadedImage) -> list[Finding]:
-        lines = self.ocr.read(image.bgr)
+        lines = self.ocr.read(image.bgr, image.gray)
         if not lines:
             return []
         return self.findings(self.matcher.match(lines), image.scale, image.work_size)

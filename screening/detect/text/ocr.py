@@ -122,16 +122,18 @@ class OcrPipeline:
         return self._charset, self._allowed
 
     # -- whole pipeline -------------------------------------------------------------------------
-    def read(self, bgr: np.ndarray) -> list[TextLine]:
-        """All text lines readable in ``bgr`` (uint8 HxWx3), largest boxes first."""
-        boxes = self.detect(bgr)
+    def read(self, bgr: np.ndarray, gray: np.ndarray | None = None) -> list[TextLine]:
+        """All text lines readable in ``bgr`` (uint8 HxWx3), largest boxes first. ``gray`` is ``bgr`` in
+        grayscale when the caller already has it (``LoadedImage.gray``, shared with other detectors)."""
+        boxes = self.detect(bgr, gray)
         if not boxes:
             return []
         return self.recognize(bgr, boxes)
 
     # -- detection ------------------------------------------------------------------------------
-    def detect(self, bgr: np.ndarray) -> list[_Box]:
-        """Text boxes in working-copy pixels: a cheap gate pass, then full detection where it saw text."""
+    def detect(self, bgr: np.ndarray, gray: np.ndarray | None = None) -> list[_Box]:
+        """Text boxes in working-copy pixels: a cheap gate pass, then full detection where it saw text.
+        ``gray``: ``bgr`` in grayscale if already at hand (computed here otherwise)."""
         cfg = self.config
         h, w = bgr.shape[:2]
         gate_scale = min(2.0, cfg.gate_side / max(h, w))
@@ -139,7 +141,9 @@ class OcrPipeline:
         # Small text is faint on the low-resolution map: propose regions at a lower threshold than DB's.
         # The detector also answers 0.2-0.5 on flat areas (a blank wall, a white page): text has
         # edges, so only pixels near an edge count.
-        gate_mask = ((gate_prob > cfg.gate_thresh) & _edges(bgr, gate_prob.shape)).astype(np.uint8)
+        if gray is None:
+            gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        gate_mask = ((gate_prob > cfg.gate_thresh) & _edges(gray, gate_prob.shape)).astype(np.uint8)
         if int(gate_mask.sum()) < cfg.gate_min_pixels:
             return []
         fine_scale = min(2.0, cfg.det_side / max(h, w))
@@ -373,9 +377,9 @@ def _centre_in(quad: np.ndarray, region: np.ndarray) -> bool:
     return bool(region[y, x])
 
 
-def _edges(bgr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Where the image has edges, at the gate map's resolution (dilated a little)."""
-    small = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+def _edges(gray: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Where the grayscale image has edges, at the gate map's resolution (dilated a little)."""
+    small = cv2.resize(gray, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     lap = np.abs(cv2.Laplacian(small, cv2.CV_16S, ksize=3))
     return cv2.dilate((lap > 12).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
 
