@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from screening.detect.gestures.interpreter import ThreadInterpreter
 from screening.detect.gestures.palm import Palm
 
 INPUT_SIZE = 224
@@ -148,22 +149,30 @@ class HandLandmarker:
     def __init__(self, runtime: Any, *, model: str = "hand_landmarks") -> None:
         self.runtime = runtime
         self.model = model
+        self._interp = ThreadInterpreter(runtime, model, _landmark_tensors)
 
     def run(self, bgr: np.ndarray, roi: HandRoi) -> Hand:
         """Landmarks for the hand in ``roi`` of a BGR image."""
         crop = crop_roi(bgr, roi)[:, :, ::-1]  # the model wants RGB
-        interp = self.runtime.litert_interpreter(self.model)
-        inp = interp.get_input_details()[0]
-        interp.set_tensor(inp["index"], (crop.astype(np.float32) / 255.0)[None])
+        interp, (inp, screen_out, presence_out, hand_out, world_out) = self._interp.get()
+        interp.set_tensor(inp, (crop.astype(np.float32) / 255.0)[None])
         interp.invoke()
-        outs = {o["name"]: o["index"] for o in interp.get_output_details()}
-        # Identity: 63 screen landmarks; Identity_1: presence; Identity_2: handedness;
-        # Identity_3: 63 world landmarks (metres).
-        raw = interp.get_tensor(outs["Identity"]).reshape(21, 3).astype(np.float64)
-        presence = float(interp.get_tensor(outs["Identity_1"]).reshape(-1)[0])
-        right = float(interp.get_tensor(outs["Identity_2"]).reshape(-1)[0])
-        world = interp.get_tensor(outs["Identity_3"]).reshape(21, 3).astype(np.float64)
+        raw = interp.get_tensor(screen_out).reshape(21, 3).astype(np.float64)
+        presence = float(interp.get_tensor(presence_out).reshape(-1)[0])
+        right = float(interp.get_tensor(hand_out).reshape(-1)[0])
+        world = interp.get_tensor(world_out).reshape(21, 3).astype(np.float64)
         m = roi_matrix(roi)
         xy = raw[:, :2] @ m[:, :2].T + m[:, 2]
         z = raw[:, 2:3] * (roi.size / INPUT_SIZE)
         return Hand(landmarks=np.hstack([xy, z]), world=world, presence=presence, right_score=right, roi=roi)
+
+
+def _landmark_tensors(interp: Any) -> tuple[int, int, int, int, int]:
+    """(input, screen landmarks, presence, handedness, world landmarks) tensor indices.
+
+    Outputs by name: Identity: 63 screen landmarks; Identity_1: presence; Identity_2: handedness;
+    Identity_3: 63 world landmarks (metres).
+    """
+    outs = {o["name"]: int(o["index"]) for o in interp.get_output_details()}
+    inp = int(interp.get_input_details()[0]["index"])
+    return inp, outs["Identity"], outs["Identity_1"], outs["Identity_2"], outs["Identity_3"]

@@ -16,6 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from screening.detect.gestures.interpreter import ThreadInterpreter
+
 INPUT_SIZE = 192
 NUM_KEYPOINTS = 7
 
@@ -133,6 +135,7 @@ class PalmDetector:
     ) -> None:
         self.runtime = runtime
         self.model = model
+        self._interp = ThreadInterpreter(runtime, model, _palm_tensors)
         self.min_score = min_score
         self.nms_iou = nms_iou
         # MediaPipe's hand_landmarker graph feeds the palm model [0, 1]; kept switchable because the
@@ -166,14 +169,11 @@ class PalmDetector:
         """Palms in one region of a BGR ``image``, suppressed within the region, in working pixels:
         ``to_work`` maps ``image`` pixels to working pixels (``image`` may be a scaled copy)."""
         tensor, scale, pad_x, pad_y = self.letterbox(image, region)
-        interp = self.runtime.litert_interpreter(self.model)
-        inp = interp.get_input_details()[0]
-        outs = interp.get_output_details()
-        interp.set_tensor(inp["index"], tensor[None])
+        interp, (inp, boxes_out, scores_out) = self._interp.get()
+        interp.set_tensor(inp, tensor[None])
         interp.invoke()
-        by_size = {int(np.prod(o["shape"])): o["index"] for o in outs}
-        raw_boxes = interp.get_tensor(by_size[2016 * 18])
-        raw_scores = interp.get_tensor(by_size[2016])
+        raw_boxes = interp.get_tensor(boxes_out)
+        raw_scores = interp.get_tensor(scores_out)
         scores, boxes, kps = decode(raw_boxes, raw_scores, self.min_score if min_score is None else min_score)
         palms: list[Palm] = []
         origin = np.array([region.x0, region.y0], np.float32)
@@ -183,3 +183,9 @@ class PalmDetector:
             k_img = ((k * INPUT_SIZE - pad) / scale + origin) * to_work
             palms.append(Palm(score=float(s), box=b_img.reshape(4), keypoints=k_img))
         return weighted_nms(palms, self.nms_iou)
+
+
+def _palm_tensors(interp: Any) -> tuple[int, int, int]:
+    """(input, raw boxes, raw scores) tensor indices; the outputs are told apart by their sizes."""
+    by_size = {int(np.prod(o["shape"])): o["index"] for o in interp.get_output_details()}
+    return int(interp.get_input_details()[0]["index"]), by_size[2016 * 18], by_size[2016]
