@@ -18,7 +18,9 @@ Modules, one job each:
 - :mod:`~screening.batch.versions` and :mod:`~screening.batch.rescreen`: what each result depends on, so a
   rules change re-applies the rules to stored findings without pixels and a registry change re-runs only
   the detectors whose inputs changed.
-- :mod:`~screening.batch.run`: the run itself; :mod:`~screening.batch.progress`: what the user sees.
+- :mod:`~screening.batch.run`: the run itself; :mod:`~screening.batch.progress`: what the user sees;
+  :mod:`~screening.batch.count`: its total, counted without reading any file twice (estimated, then exact,
+  for compressed tars).
 
 Run the same command again after an interruption (Ctrl-C, kill -9, power loss): finished photos are
 skipped by (source, member), nothing is stored twice, and whatever was in flight is screened again.

@@ -32,12 +32,14 @@ class Counts:
 
 @dataclass
 class Progress:
-    """Counts plus their display. ``total`` may arrive later (counted in the background)."""
+    """Counts plus their display. ``total`` may arrive later (counted in the background) and may be an
+    estimate that sharpens as the run goes (compressed tars have no index: see batch/count.py)."""
 
     stream: IO[str] = field(default_factory=lambda: sys.stderr)
     quiet: bool = False
     counts: Counts = field(default_factory=Counts)
     total: int | None = None
+    estimated: bool = False
     done: int = 0
     _bar: Any = None
     _start: float = field(default_factory=time.monotonic)
@@ -49,10 +51,14 @@ class Progress:
 
             self._bar = tqdm(total=self.total, unit="file", file=self.stream, dynamic_ncols=True, smoothing=0.05)
 
-    def set_total(self, total: int) -> None:
-        self.total = total
+    def set_total(self, total: int | None, estimated: bool = False) -> None:
+        """The number of files the run will go through (``estimated``: roughly, so far)."""
+        if (total, estimated) == (self.total, self.estimated):
+            return
+        self.total, self.estimated = total, estimated
         if self._bar is not None:
             self._bar.total = total
+            self._bar.set_description_str("estimated total" if estimated else "", refresh=False)
             self._bar.refresh()
 
     def photo(self, verdict: str) -> None:
@@ -85,7 +91,7 @@ class Progress:
         c = self.counts
         elapsed = max(time.monotonic() - self._start, 1e-6)
         rate = max(self.done - c.resumed, 0) / elapsed
-        total = f"/{self.total}" if self.total else ""
+        total = f"/{'~' if self.estimated else ''}{self.total}" if self.total else ""
         eta = ""
         if self.total and rate > 0:
             eta = f", ETA {_hms((self.total - self.done) / rate)}"

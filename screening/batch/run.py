@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from screening.batch.count import EntryTotal, count_sources
 from screening.batch.findings_io import findings_from_json
 from screening.batch.magic import Kind, sniff
 from screening.batch.pool import MAX_TASKS_PER_WORKER, Failure, FatalBatchError, WorkerPool
@@ -100,27 +101,36 @@ class BatchRun:
         self._new_rows = 0
         self._store_real = os.path.realpath(opts.store)
         self._startup_s = 0.0
+        self._total = EntryTotal()
+        self._total_due = 0.0  # when the progress total is next recomputed
+        self._stop_counting = threading.Event()
+        self._counter: threading.Thread | None = None
 
     # --- the run ----------------------------------------------------------------------------------
 
     def run(self) -> BatchSummary:
         interrupted = False
-        counter = threading.Thread(target=self._count_total, daemon=True)
-        counter.start()
+        if not self.opts.quiet:  # the total only feeds the display
+            # Counted in the background so screening starts at once; the bar gets its ETA when this ends.
+            self._counter = threading.Thread(target=self._count_total, daemon=True, name="batch-count")
+            self._counter.start()
         try:
             if self.opts.rescreen == "changed":
                 self._reapply_rules_pass()
             for entry in iter_sources(self.opts.sources, cwd=self.opts.cwd):
                 self._handle(entry)
+                self._update_total(entry)
                 self.store.commit_if_due()
                 if self.opts.stop_after is not None and self._new_rows >= self.opts.stop_after:
                     interrupted = True
                     break
             if not interrupted:
+                self._update_total(None, now=True)
                 self._drain()
         except KeyboardInterrupt:
             interrupted = True
         finally:
+            self._stop_counting.set()
             try:
                 interrupted = self._close_pool() or interrupted
             finally:
@@ -152,12 +162,24 @@ class BatchRun:
         return False
 
     def _count_total(self) -> None:
-        # Counted in the background so screening starts at once; the bar gets its ETA when this ends.
+        # Reads listings, zip directories and tar headers only: no file is read twice (batch/count.py).
         try:
-            n = sum(1 for _ in iter_sources(self.opts.sources, cwd=self.opts.cwd))
+            count = count_sources(
+                self.opts.sources, cwd=self.opts.cwd, stop=self._stop_counting, exclude=self._store_real
+            )
         except Exception:  # the count is cosmetic; the real walk reports problems
             return
-        self.progress.set_total(n)
+        if not self._stop_counting.is_set():
+            self._total.counted(count)
+
+    def _update_total(self, entry: Entry | None, *, now: bool = False) -> None:
+        """Show the latest total: once a second (an estimate moves with every archive member)."""
+        if entry is not None and entry.cursor is not None:
+            self._total.walked(entry.cursor)
+        t = time.monotonic()
+        if now or t >= self._total_due:
+            self._total_due = t + 1.0
+            self.progress.set_total(*self._total.value())
 
     def _handle(self, entry: Entry) -> None:
         key = entry.key

@@ -18,6 +18,7 @@ import stat
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -51,6 +52,19 @@ class Key:
 
 
 @dataclass(eq=False)
+class ArchiveCursor:
+    """How far the walk has gone through one tar archive; shared by the archive's entries. A compressed
+    tar has no index, so the progress estimates its member count from this (members per byte read)
+    instead of decompressing the archive a second time just to count."""
+
+    path: str  # os.path.realpath of the archive file
+    size: int  # its size on disk (compressed bytes)
+    members: int = 0  # entries yielded so far
+    consumed: int = 0  # bytes of the file read so far
+    done: bool = False  # the walk has left the archive: ``members`` is its entry count
+
+
+@dataclass(eq=False)
 class Entry:
     """One file of a source, read lazily. ``skip`` (a reason) marks things that are not photos by
     construction (links, devices, nested archives): the consumer counts them and moves on."""
@@ -60,6 +74,7 @@ class Entry:
     opener: Callable[[], IO[bytes]] | None = None
     error: SourceError | None = None
     skip: str | None = None
+    cursor: ArchiveCursor | None = None  # set on the entries of a tar archive
     _stream: IO[bytes] | None = field(default=None, repr=False)
     _head: bytes | None = field(default=None, repr=False)
 
@@ -295,17 +310,30 @@ def iter_zip(path: Path, source: str, *, prefix: str = "") -> Iterator[Entry]:
 
 
 def iter_tar(path: Path, source: str, *, prefix: str = "") -> Iterator[Entry]:
-    """Members of a tar archive (plain, gzip, bzip2 or xz), streamed in order."""
+    """Members of a tar archive (plain, gzip, bzip2 or xz), streamed in order. Every entry carries the
+    archive's :class:`ArchiveCursor`."""
+    cursor = ArchiveCursor(os.path.realpath(path), _file_size(path))
+    with closing(_tar_entries(path, source, prefix, cursor)) as entries:  # a walk left early closes the file
+        for entry in entries:
+            entry.cursor = cursor
+            cursor.members += 1
+            yield entry
+    cursor.consumed = cursor.size
+    cursor.done = True
+
+
+def _tar_entries(path: Path, source: str, prefix: str, cursor: ArchiveCursor) -> Iterator[Entry]:
     archive_key = Key(source, prefix.removesuffix(ARCHIVE_SEP))
-    try:
-        tf = tarfile.open(path, mode="r:*")
-    except Exception as exc:
-        if archive_key.member:
-            yield Entry(archive_key, None, skip="not_image")  # e.g. a .gz of something else in a folder
-        else:
-            yield Entry(archive_key, None, error=SourceError("archive_error", f"not a readable tar: {exc}"))
-        return
-    with tf:
+    with ExitStack() as stack:
+        try:
+            raw = stack.enter_context(open(path, "rb"))  # ours, so its position is the compressed bytes read
+            tf = stack.enter_context(tarfile.open(fileobj=raw, mode="r:*"))
+        except Exception as exc:
+            if archive_key.member:
+                yield Entry(archive_key, None, skip="not_image")  # e.g. a .gz of something else in a folder
+            else:
+                yield Entry(archive_key, None, error=SourceError("archive_error", f"not a readable tar: {exc}"))
+            return
         while True:
             try:
                 info = tf.next()
@@ -315,6 +343,7 @@ def iter_tar(path: Path, source: str, *, prefix: str = "") -> Iterator[Entry]:
             if info is None:
                 return
             tf.members.clear()  # TarFile keeps every header it has seen; we never need them again
+            cursor.consumed = raw.tell()
             if info.isdir():
                 continue
             key = Key(source, prefix + info.name)
@@ -330,6 +359,13 @@ def iter_tar(path: Path, source: str, *, prefix: str = "") -> Iterator[Entry]:
                 yield entry
             finally:
                 entry.close()
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _tar_member(tf: tarfile.TarFile, info: tarfile.TarInfo) -> IO[bytes]:
