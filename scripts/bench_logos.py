@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval_logos as ev
 import gen_logo_scenes as gen
 
-from screening.detect.logos.features import extract
 from screening.detect.logos.verify import find_instances, suppress
 from screening.image import load_image
 
@@ -52,7 +51,7 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
         det.warmup()
         det.detect(image)
         cfg = det.config
-        total, kp, query, verify, zoom, cpu = [], [], [], [], [], []
+        total, describe, verify, zoom, cpu = [], [], [], [], []
         n_windows = 0
         found = 0
         for _ in range(runs):
@@ -65,10 +64,8 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
             # The same work stage by stage.
             gray, factor = det._detection_gray(image)
             bgr = image.bgr if factor == 1.0 else cv2.resize(image.bgr, (gray.shape[1], gray.shape[0]))
-            a = time.perf_counter()
-            photo = extract(gray, max_features=cfg.max_features, contrast=cfg.contrast)
             b = time.perf_counter()
-            matches = det.index.query(photo, cfg.ratio)
+            photo, matches = det.describe_and_match(gray)
             c = time.perf_counter()
             inst = find_instances(det.index, matches, photo, bgr, cfg.verify)
             d = time.perf_counter()
@@ -79,8 +76,7 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
             e = time.perf_counter()
             zoom.append((e - d) * 1000)
             n_windows = len(windows)
-            kp.append((b - a) * 1000)
-            query.append((c - b) * 1000)
+            describe.append((c - b) * 1000)
             verify.append((d - c) * 1000)
         return {
             "logos": n_logos,
@@ -88,8 +84,7 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
             "decode_ms": decode_ms,
             "detect_ms": statistics.median(total),
             "cpu_ms": statistics.median(cpu),
-            "keypoints_ms": statistics.median(kp),
-            "query_ms": statistics.median(query),
+            "describe_ms": statistics.median(describe),
             "verify_ms": statistics.median(verify),
             "zoom_ms": statistics.median(zoom),
             "windows": n_windows,
@@ -110,13 +105,13 @@ def main() -> None:
         key, _, value = item.partition("=")
         ev.OVERRIDES[key] = int(value) if value.lstrip("-").isdigit() else float(value)
     print("12-megapixel JPEG, detector on the 1600-px working copy; medians (machine shared: pessimistic)")
-    cols = ("descr", "decode", "detect", "cpu", "keypts", "query", "verify", "zoom")
+    cols = ("descr", "decode", "detect", "cpu", "kp+match", "verify", "zoom")
     print(f"{'logos':>5} " + " ".join(f"{c:>7}" for c in cols) + " found")
     for n in (int(x) for x in args.logos.split(",")):
         r = bench(n, args.runs, args.devset)
         print(
             f"{r['logos']:>5} {r['descriptors']:>7} {r['decode_ms']:>7.0f} {r['detect_ms']:>7.0f} {r['cpu_ms']:>7.0f} "
-            f"{r['keypoints_ms']:>7.0f} {r['query_ms']:>7.0f} {r['verify_ms']:>7.0f} {r['zoom_ms']:>7.0f} {r['found']}"
+            f"{r['describe_ms']:>8.0f} {r['verify_ms']:>7.0f} {r['zoom_ms']:>7.0f} {r['found']}"
             f" ({r['windows']} windows)"
         )
 

@@ -12,8 +12,12 @@ at once.
 from __future__ import annotations
 
 import dataclasses
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -26,6 +30,9 @@ from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage
 from screening.registry.logos import reference_features
 from screening.registry.model import Registry
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class LogoConfig:
     flann_checks: int = 48
     flann_trees: int = 4
     overlap: float = 0.3  # overlapping instances (any party) keep only the best
+    threads: int = 0  # horizontal bands described and matched in parallel (0: the runtime's choice)
+    band_overlap: int = 64  # detection pixels each band reaches into its neighbours
     # Closer look at small logos: windows where the coarse pass left same-party matches clustered.
     zoom_windows: int = 4  # at most this many windows per photo (0 = no closer look)
     zoom_window: int = 200  # window side, working-copy pixels
@@ -62,9 +71,14 @@ class LogoDetector:
 
     name = "logos"
 
-    def __init__(self, registry: Registry, config: LogoConfig | None = None) -> None:
+    def __init__(self, registry: Registry, config: LogoConfig | None = None, *, threads: int = 0) -> None:
         self.registry = registry
         self.config = config or LogoConfig()
+        # Bands: the config's count, else the runtime's (batch workers run one thread each), else all
+        # cores up to 4 (beyond that the overlaps cost more than the split saves).
+        self.bands = self.config.threads or threads or min(4, os.cpu_count() or 1)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         refs: list[Reference] = []
         if registry.root is not None:
             for party in registry.parties:
@@ -77,7 +91,7 @@ class LogoDetector:
     @classmethod
     def from_config(cls, runtime: Any, registry: Registry, config: dict[str, Any]) -> LogoDetector:
         """Build from the ``[detectors.logos]`` table; the runtime is unused (no model files)."""
-        return cls(registry, LogoConfig.from_dict(config))
+        return cls(registry, LogoConfig.from_dict(config), threads=getattr(runtime, "threads", 0))
 
     def warmup(self) -> None:
         self.index.warmup()
@@ -88,14 +102,14 @@ class LogoDetector:
             return []
         gray, factor = self._detection_gray(image)
         cfg = self.config
-        photo = extract(gray, max_features=cfg.max_features, contrast=cfg.contrast)
-        matches = self.index.query(photo, cfg.ratio)
+        photo, matches = self.describe_and_match(gray)
         found: list[Instance] = []
         if len(matches.q) >= cfg.verify.min_inliers:  # else nothing can verify: skip the colour copy
             bgr = image.bgr if factor == 1.0 else cv2.resize(image.bgr, (gray.shape[1], gray.shape[0]))
             found = find_instances(self.index, matches, photo, bgr, cfg.verify)
-        for window in self._zoom_windows(matches, photo, found, factor, image.bgr.shape[:2]):
-            found += self._look_closer(image, window, factor)
+        windows = self._zoom_windows(matches, photo, found, factor, image.bgr.shape[:2])
+        for closer in self._map(lambda window: self._look_closer(image, window, factor), windows):
+            found += closer
         instances = suppress(found, cfg.overlap)
         to_original = image.scale / factor
         findings = []
@@ -127,6 +141,58 @@ class LogoDetector:
                 )
             )
         return findings
+
+    def describe_and_match(self, gray: np.ndarray) -> tuple[Features, Matches]:
+        """Keypoints of the detection image and their matches against the index.
+
+        SIFT and the FLANN search are most of the detector's time and both release the GIL, so the
+        image is cut into horizontal bands that are described and matched on parallel threads. Each
+        band reaches ``band_overlap`` pixels into its neighbours so that keypoints near a seam are
+        found and described with their surroundings, then keeps only the keypoints of its own rows.
+        """
+        cfg = self.config
+        h = gray.shape[0]
+        n = max(1, min(self.bands, h // (4 * cfg.band_overlap)))
+        if n == 1:
+            photo = extract(gray, max_features=cfg.max_features, contrast=cfg.contrast)
+            return photo, self.index.query(photo, cfg.ratio)
+        cuts = [round(i * h / n) for i in range(n + 1)]
+
+        def band(i: int) -> tuple[Features, Matches]:
+            top = max(0, cuts[i] - cfg.band_overlap)
+            part = gray[top : min(h, cuts[i + 1] + cfg.band_overlap)]
+            feats = extract(part, max_features=cfg.max_features // n, contrast=cfg.contrast)
+            y = feats.xy[:, 1] + top
+            own = np.nonzero((y >= cuts[i]) & (y < cuts[i + 1]))[0]
+            xy = feats.xy[own] + np.array([0, top], np.float32)
+            feats = Features(xy, feats.size[own], feats.angle[own], feats.desc[own])
+            return feats, self.index.query(feats, cfg.ratio)
+
+        parts = self._map(band, range(n))
+        offsets = np.cumsum([0] + [len(f) for f, _ in parts])
+        photo = Features(
+            np.concatenate([f.xy for f, _ in parts]),
+            np.concatenate([f.size for f, _ in parts]),
+            np.concatenate([f.angle for f, _ in parts]),
+            np.concatenate([f.desc for f, _ in parts]),
+        )
+        matches = Matches(
+            np.concatenate([m.q + off for (_, m), off in zip(parts, offsets, strict=False)]).astype(np.int32),
+            np.concatenate([m.r for _, m in parts]),
+            np.concatenate([m.ref for _, m in parts]),
+            np.concatenate([m.ratio for _, m in parts]),
+        )
+        return photo, matches
+
+    def _map(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
+        """``fn`` over ``items``, on the detector's threads when it has more than one."""
+        items = list(items)
+        if self.bands == 1 or len(items) < 2:
+            return [fn(item) for item in items]
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.bands, thread_name_prefix="logos")
+        return list(self._pool.map(fn, items))
 
     def _zoom_windows(
         self, matches: Matches, photo: Features, found: list[Instance], factor: float, shape: tuple[int, int]
