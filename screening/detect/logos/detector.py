@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import cv2
 import numpy as np
@@ -25,7 +25,14 @@ import numpy as np
 from screening.detect.base import reject_unknown
 from screening.detect.logos.features import Features, extract
 from screening.detect.logos.index import LogoIndex, Matches, Reference
-from screening.detect.logos.verify import Instance, VerifyConfig, find_instances, suppress
+from screening.detect.logos.verify import (
+    Instance,
+    VerifyConfig,
+    candidate_references,
+    find_instances,
+    hypotheses,
+    suppress,
+)
 from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage
 from screening.registry.logos import reference_features
@@ -33,6 +40,16 @@ from screening.registry.model import Registry
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+
+
+class Window(NamedTuple):
+    """A working-copy region (x0, y0, x1, y1) and how many times enlarged it is described."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    zoom: float
 
 
 @dataclass(frozen=True)
@@ -47,14 +64,17 @@ class LogoConfig:
     flann_checks: int = 48
     flann_trees: int = 4
     overlap: float = 0.3  # overlapping instances (any party) keep only the best
-    threads: int = 0  # horizontal bands described and matched in parallel (0: the runtime's choice)
+    bands: int = 2  # horizontal bands the photo is described in (fixed, so results never depend on threads)
     band_overlap: int = 64  # detection pixels each band reaches into its neighbours
-    # Closer look at small logos: windows where the coarse pass left same-party matches clustered.
+    # Closer look at small logos: where a few distinctive coarse matches of one reference agree on a pose
+    # that no verified instance explains, a window around the predicted logo is described again with the
+    # logo enlarged to about zoom_target pixels (at most zoom_max x the working copy).
     zoom_windows: int = 4  # at most this many windows per photo (0 = no closer look)
-    zoom_window: int = 200  # window side, working-copy pixels
-    zoom: float = 1.6  # windows are described at this many times the working-copy resolution
-    zoom_min_matches: int = 3  # same-party unexplained coarse matches a window needs ...
-    zoom_ratio: float = 0.8  # ... each at least this distinctive (ratio test)
+    zoom_min_matches: int = 2  # agreeing coarse matches a hypothesis needs ...
+    zoom_ratio: float = 0.85  # ... each at least this distinctive (ratio test)
+    zoom_target: float = 160.0  # predicted logo long side in the window, pixels
+    zoom_max: float = 2.5
+    zoom_margin: float = 2.0  # window side / predicted logo side (room for the prediction's error)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
 
     @classmethod
@@ -74,9 +94,9 @@ class LogoDetector:
     def __init__(self, registry: Registry, config: LogoConfig | None = None, *, threads: int = 0) -> None:
         self.registry = registry
         self.config = config or LogoConfig()
-        # Bands: the config's count, else the runtime's (batch workers run one thread each), else all
-        # cores up to 4 (beyond that the overlaps cost more than the split saves).
-        self.bands = self.config.threads or threads or min(4, os.cpu_count() or 1)
+        # Threads for bands, verification and closer looks: the runtime's (batch workers run one each),
+        # else all cores up to 4. Only the speed depends on it, never the result.
+        self.threads = threads or min(4, os.cpu_count() or 1)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         refs: list[Reference] = []
@@ -94,7 +114,16 @@ class LogoDetector:
         return cls(registry, LogoConfig.from_dict(config), threads=getattr(runtime, "threads", 0))
 
     def warmup(self) -> None:
+        """Build the FLANN index on every thread that will search it (each keeps its own)."""
         self.index.warmup()
+        if self.threads > 1 and len(self.index):
+            barrier = threading.Barrier(self.threads)
+
+            def build(_: int) -> None:
+                self.index.warmup()
+                barrier.wait(timeout=60)  # holds each task on its own thread until all have built
+
+            self._map(build, range(self.threads))
 
     def detect(self, image: LoadedImage) -> list[Finding]:
         """Every enrolled logo instance in ``image``; boxes in original pixels."""
@@ -106,7 +135,10 @@ class LogoDetector:
         found: list[Instance] = []
         if len(matches.q) >= cfg.verify.min_inliers:  # else nothing can verify: skip the colour copy
             bgr = image.bgr if factor == 1.0 else cv2.resize(image.bgr, (gray.shape[1], gray.shape[0]))
-            found = find_instances(self.index, matches, photo, bgr, cfg.verify)
+            groups = candidate_references(matches, cfg.verify, self.threads)
+            verified = self._map(lambda refs: find_instances(self.index, matches, photo, bgr, cfg.verify, refs), groups)
+            # In reference order whatever the grouping: ties in suppression must not depend on threads.
+            found = sorted((inst for part in verified for inst in part), key=lambda inst: inst.ref)
         windows = self._zoom_windows(matches, photo, found, factor, image.bgr.shape[:2])
         for closer in self._map(lambda window: self._look_closer(image, window, factor), windows):
             found += closer
@@ -152,7 +184,7 @@ class LogoDetector:
         """
         cfg = self.config
         h = gray.shape[0]
-        n = max(1, min(self.bands, h // (4 * cfg.band_overlap)))
+        n = max(1, min(cfg.bands, h // (4 * cfg.band_overlap)))
         if n == 1:
             photo = extract(gray, max_features=cfg.max_features, contrast=cfg.contrast)
             return photo, self.index.query(photo, cfg.ratio)
@@ -187,71 +219,53 @@ class LogoDetector:
     def _map(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
         """``fn`` over ``items``, on the detector's threads when it has more than one."""
         items = list(items)
-        if self.bands == 1 or len(items) < 2:
+        if self.threads == 1 or len(items) < 2:
             return [fn(item) for item in items]
         with self._pool_lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.bands, thread_name_prefix="logos")
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="logos")
         return list(self._pool.map(fn, items))
 
     def _zoom_windows(
         self, matches: Matches, photo: Features, found: list[Instance], factor: float, shape: tuple[int, int]
-    ) -> list[tuple[int, int, int, int]]:
-        """Working-copy windows (x0, y0, x1, y1) worth a closer look: where coarse matches of one party
-        cluster without a verified instance explaining them. A logo under ~120 px gives too few
-        keypoints at the coarse resolution to verify, but it does leave a few distinctive matches."""
+    ) -> list[Window]:
+        """Working-copy windows worth a closer look, with the enlargement each is described at: around
+        the strongest unexplained pose hypotheses (see :func:`verify.hypotheses`), one per place."""
         cfg = self.config
         if cfg.zoom_windows <= 0 or len(matches.q) < cfg.zoom_min_matches:
             return []
-        xy = photo.xy[matches.q].astype(np.float64) / factor  # working-copy pixels
-        keep = matches.ratio < cfg.zoom_ratio
-        for inst in found:
-            x, y, w, h = (v / factor for v in inst.box())
-            keep &= ~((xy[:, 0] >= x) & (xy[:, 0] <= x + w) & (xy[:, 1] >= y) & (xy[:, 1] <= y + h))
-        if keep.sum() < cfg.zoom_min_matches:
-            return []
-        # Count one vote per photo keypoint and party on a grid of half-window cells; a window is 2x2 cells.
-        party = self.index.party[matches.r][keep]
-        q = matches.q[keep]
-        xy = xy[keep]
-        _, first = np.unique(q.astype(np.int64) * 4096 + party, return_index=True)
-        party, xy = party[first], xy[first]
-        cell = cfg.zoom_window / 2.0
+        hyps = hypotheses(
+            self.index, matches, photo, min_votes=cfg.zoom_min_matches, max_ratio=cfg.zoom_ratio,
+            max_size=cfg.zoom_target * factor, explained=found,
+        )  # fmt: skip
         h, w = shape
-        gh, gw = int(np.ceil(h / cell)) + 1, int(np.ceil(w / cell)) + 1
-        n_party = int(self.index.party.max()) + 1
-        grid = np.zeros((n_party, gh, gw), np.int32)
-        np.add.at(grid, (party, (xy[:, 1] // cell).astype(int), (xy[:, 0] // cell).astype(int)), 1)
-        win = grid[:, :-1, :-1] + grid[:, 1:, :-1] + grid[:, :-1, 1:] + grid[:, 1:, 1:]
-        best = win.max(axis=0)
-        windows: list[tuple[int, int, int, int]] = []
-        taken = np.zeros_like(best, bool)
-        for flat in np.argsort(-best, axis=None):
-            gy, gx = divmod(int(flat), best.shape[1])
-            if best[gy, gx] < cfg.zoom_min_matches or len(windows) >= cfg.zoom_windows:
+        windows: list[Window] = []
+        centres: list[tuple[float, float, float]] = []
+        for hyp in hyps:
+            if len(windows) >= cfg.zoom_windows:
                 break
-            if taken[gy, gx]:
-                continue
-            taken[max(0, gy - 1) : gy + 2, max(0, gx - 1) : gx + 2] = True
-            # Centre the window on the matches it holds (a logo straddling cells stays whole).
-            inside = (xy[:, 0] >= gx * cell) & (xy[:, 0] < (gx + 2) * cell)
-            inside &= (xy[:, 1] >= gy * cell) & (xy[:, 1] < (gy + 2) * cell)
-            cx, cy = np.median(xy[inside], axis=0)
-            side = cfg.zoom_window
+            cx, cy, size = hyp.centre[0] / factor, hyp.centre[1] / factor, hyp.size / factor  # working copy
+            if not (0 <= cx < w and 0 <= cy < h) or not 8 <= size < cfg.zoom_target:
+                continue  # off the photo, absurd, or big enough that the coarse pass saw it well
+            if any(abs(cx - x) < 0.5 * (size + s) and abs(cy - y) < 0.5 * (size + s) for x, y, s in centres):
+                continue  # another reference's (or pose's) hypothesis already looks here
+            centres.append((cx, cy, size))
+            side = int(min(max(h, w), max(64.0, cfg.zoom_margin * size)))
             x0 = int(np.clip(cx - side / 2, 0, max(0, w - side)))
             y0 = int(np.clip(cy - side / 2, 0, max(0, h - side)))
-            windows.append((x0, y0, min(w, x0 + side), min(h, y0 + side)))
+            zoom = float(np.clip(cfg.zoom_target / size, 1.0, cfg.zoom_max))
+            windows.append(Window(x0, y0, min(w, x0 + side), min(h, y0 + side), zoom))
         return windows
 
-    def _look_closer(self, image: LoadedImage, window: tuple[int, int, int, int], factor: float) -> list[Instance]:
-        """Describe one window at ``zoom`` x the working copy, match against the same index and verify
-        as strictly as the coarse pass; instances come back in detection-image coordinates."""
+    def _look_closer(self, image: LoadedImage, window: Window, factor: float) -> list[Instance]:
+        """Describe one window enlarged, match against the same index and verify as strictly as the
+        coarse pass; instances come back in detection-image coordinates."""
         cfg = self.config
-        x0, y0, x1, y1 = window
-        z = cfg.zoom
+        x0, y0, x1, y1, z = window
         size = (round((x1 - x0) * z), round((y1 - y0) * z))
-        gray = cv2.resize(image.gray[y0:y1, x0:x1], size, interpolation=cv2.INTER_CUBIC)
-        bgr = cv2.resize(image.bgr[y0:y1, x0:x1], size, interpolation=cv2.INTER_CUBIC)
+        interp = cv2.INTER_CUBIC if z > 1 else cv2.INTER_AREA
+        gray = cv2.resize(image.gray[y0:y1, x0:x1], size, interpolation=interp)
+        bgr = cv2.resize(image.bgr[y0:y1, x0:x1], size, interpolation=interp)
         photo = extract(gray, contrast=cfg.contrast)
         matches = self.index.query(photo, cfg.ratio)
         found = find_instances(self.index, matches, photo, bgr, cfg.verify)

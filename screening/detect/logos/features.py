@@ -12,6 +12,7 @@ import os
 import threading
 import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import cv2
@@ -67,6 +68,19 @@ class ReferenceFeatures:
     mask: np.ndarray
     hist: np.ndarray
     chroma: float
+
+    @cached_property
+    def thumb_gradients(self) -> tuple[np.ndarray, np.ndarray]:
+        """Gradients of the thumbnail, computed once (every candidate instance is compared with them)."""
+        return gradients(self.thumb)
+
+
+def gradients(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sobel gradients (x, y) of a lightly smoothed grayscale copy, for edge-alignment checks."""
+    gray = cv2.GaussianBlur(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32), (3, 3), 0.8)
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    return gx, gy
 
 
 def sift(max_features: int = 0, contrast: float = 0.04) -> cv2.SIFT:

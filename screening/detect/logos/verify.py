@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from screening.detect.logos.features import Features, ReferenceFeatures, hs_histogram
+from screening.detect.logos.features import Features, ReferenceFeatures, gradients, hs_histogram
 from screening.detect.logos.index import LogoIndex, Matches
 
 
@@ -50,6 +50,8 @@ class VerifyConfig:
     strong_min_coverage: float = 0.025  # ... and coverage
     min_colour_similarity: float = 0.28  # hue-saturation histogram intersection (coloured logos only)
     colour_min_chroma: float = 0.25  # mean saturation from which a reference counts as coloured
+    candidate_ratio: float = 0.8  # a reference is verified only with min_distinctive matches below this ratio
+    min_distinctive: int = 0
     max_clusters: int = 24  # Hough bins tried per reference (largest first)
     max_instances_per_reference: int = 6
 
@@ -75,20 +77,93 @@ class Instance:
         return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
 
 
+def candidate_references(matches: Matches, cfg: VerifyConfig, groups: int = 1) -> list[list[int]]:
+    """The references with enough matches to verify, dealt into ``groups`` lists of about equal work
+    (verification of different references is independent, so the lists can run on parallel threads)."""
+    refs, counts = np.unique(matches.ref, return_counts=True)
+    distinctive = np.bincount(matches.ref[matches.ratio < cfg.candidate_ratio], minlength=int(refs.max(initial=0)) + 1)
+    # A reference needs min_inliers matches, and min_distinctive of them well below the ratio cut: a
+    # photo's chance matches crowd just under it, a true logo's spread well below.
+    keep = (counts >= cfg.min_inliers) & (distinctive[refs] >= cfg.min_distinctive)
+    refs, counts = refs[keep], counts[keep]
+    out: list[list[int]] = [[] for _ in range(max(1, groups))]
+    load = np.zeros(len(out))
+    for i in np.argsort(-counts, kind="stable"):  # largest first, each to the least loaded list
+        g = int(np.argmin(load))
+        out[g].append(int(refs[i]))
+        load[g] += counts[i]
+    return [g for g in out if g]
+
+
 def find_instances(
-    index: LogoIndex, matches: Matches, photo: Features, bgr: np.ndarray, cfg: VerifyConfig
-) -> list[Instance]:
-    """Every verified instance of every reference, before cross-reference suppression."""
+    index: LogoIndex, matches: Matches, photo: Features, bgr: np.ndarray, cfg: VerifyConfig,
+    refs: list[int] | None = None,
+) -> list[Instance]:  # fmt: skip
+    """Every verified instance of the given references (default: all candidates), before
+    cross-reference suppression."""
     found: list[Instance] = []
     if len(matches.q) < cfg.min_inliers:
         return found
-    refs, counts = np.unique(matches.ref, return_counts=True)
-    for ref_id, count in zip(refs.tolist(), counts.tolist(), strict=True):
-        if count < cfg.min_inliers:
-            continue
+    if refs is None:
+        refs = [r for group in candidate_references(matches, cfg) for r in group]
+    for ref_id in sorted(refs):
         sel = np.nonzero(matches.ref == ref_id)[0]
         found += _instances_of(index, ref_id, matches, sel, photo, bgr, cfg)
     return found
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """Where a reference may be, from a few matches that agree on its pose but are too few to verify."""
+
+    ref: int
+    centre: tuple[float, float]  # predicted logo centre, detection-image pixels
+    size: float  # predicted long side of the logo, detection-image pixels
+    votes: int  # distinct photo keypoints agreeing
+
+
+def hypotheses(
+    index: LogoIndex, matches: Matches, photo: Features, *, min_votes: int, max_ratio: float, max_size: float,
+    explained: list[Instance],
+) -> list[Hypothesis]:  # fmt: skip
+    """Poses predicted by at least ``min_votes`` distinctive matches (ratio below ``max_ratio``) of one
+    reference that fall in one Hough bin and outside every verified instance, most votes first.
+
+    A logo under ~100 px leaves a handful of matches at the coarse resolution; chance matches seldom
+    agree on scale, rotation and centre as well, so these are where a closer look pays. Only logos
+    predicted smaller than ``max_size`` (detection pixels) are of interest: bigger ones had their chance."""
+    keep = matches.ratio < max_ratio
+    qxy_all = photo.xy[matches.q].astype(np.float64)
+    for inst in explained:
+        keep &= ~_inside(inst.quad, qxy_all)
+    out: list[Hypothesis] = []
+    bins = VerifyConfig(min_votes=min_votes, max_clusters=8)
+    scale_all = photo.size[matches.q] / np.maximum(index.size[matches.r], 1e-3)
+    for ref_id in np.unique(matches.ref[keep]).tolist():
+        ref = index.references[ref_id].features
+        w, h = ref.width, ref.height
+        # A match predicting a logo far bigger than max_size cannot vote for a small one.
+        sel = np.nonzero(keep & (matches.ref == ref_id) & (scale_all * max(w, h) < 1.5 * max_size))[0]
+        if len(np.unique(matches.q[sel])) < min_votes:
+            continue
+        rxy = index.xy[matches.r[sel]].astype(np.float64)
+        qxy = qxy_all[sel]
+        scale = scale_all[sel]
+        theta = np.deg2rad(photo.angle[matches.q[sel]] - index.angle[matches.r[sel]])
+        seen: set[bytes] = set()
+        for members in _hough(rxy, qxy, scale, theta, (w / 2.0, h / 2.0), max(w, h), bins):
+            votes = len(np.unique(matches.q[sel[members]]))
+            if votes < min_votes or members.tobytes() in seen:  # neighbouring bins often hold the same matches
+                continue
+            seen.add(members.tobytes())
+            s, t = scale[members], theta[members]
+            dx, dy = w / 2.0 - rxy[members, 0], h / 2.0 - rxy[members, 1]
+            px = qxy[members, 0] + s * (np.cos(t) * dx - np.sin(t) * dy)
+            py = qxy[members, 1] + s * (np.sin(t) * dx + np.cos(t) * dy)
+            size = float(np.median(s)) * max(w, h)
+            out.append(Hypothesis(ref_id, (float(np.median(px)), float(np.median(py))), size, votes))
+    out.sort(key=lambda hyp: (-hyp.votes, hyp.ref))
+    return out
 
 
 def suppress(instances: list[Instance], iou: float = 0.3) -> list[Instance]:
@@ -369,20 +444,20 @@ def _appearance(
     patch = cv2.warpPerspective(
         bgr, warp, (tw, th), flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
     )
-    edge = _edge_similarity(ref.thumb, patch)
+    edge = _edge_similarity(ref.thumb_gradients, patch)
     colour = None
     if ref.chroma >= min_chroma:
         colour = float(np.minimum(ref.hist, hs_histogram(patch, ref.mask)).sum())
     return edge, colour
 
 
-def _edge_similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Normalised correlation of the two gradient fields, sign ignored: sum |ga . gb| / (|ga| |gb|).
+def _edge_similarity(ga: tuple[np.ndarray, np.ndarray], b: np.ndarray) -> float:
+    """Normalised correlation of the reference's gradient field ``ga`` with that of ``b``, sign ignored:
+    sum |ga . gb| / (|ga| |gb|).
     1 when every edge lines up in place and direction; unrelated regions measure 0.2-0.41 on real
     photos. Ignoring the sign keeps contrast inversion (a white-on-dark print of a dark-on-white
     logo) from lowering it; flat colour differences (shirt vs reference backdrop) do not enter."""
-    ga = _gradients(a)
-    gb = _gradients(b)
+    gb = gradients(b)
     dot = np.abs(ga[0] * gb[0] + ga[1] * gb[1])
     na = np.hypot(*ga)
     nb = np.hypot(*gb)
@@ -390,10 +465,3 @@ def _edge_similarity(a: np.ndarray, b: np.ndarray) -> float:
     if denom < 1e-6:
         return 0.0
     return float(dot.sum() / denom)
-
-
-def _gradients(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    gray = cv2.GaussianBlur(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32), (3, 3), 0.8)
-    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
-    return gx, gy
