@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -208,3 +209,80 @@ def test_repeated_calls_give_identical_findings(detector: LogoDetector, logos: d
     for _ in range(4):
         cv2.findHomography(np.random.rand(20, 2), np.random.rand(20, 2), cv2.RANSAC)  # other OpenCV work between
         assert run() == first
+
+
+def test_waving_flag_needs_the_affine_model(
+    detector: LogoDetector, logos: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A strongly waving print leaves its matches bunched where the cloth faces the camera; the
+    homography fitted to them extrapolates into an impossible perspective, the affine map does not."""
+    from screening.detect.logos import verify
+
+    images = []
+    for seed in (1, 6, 11):
+        scene = _background(10 + seed)
+        bent = gen._bend(logos["pdip"], np.random.default_rng(seed), 0.06)
+        box = _place(scene, bent, [(250, 150), (600, 170), (590, 520), (260, 500)])
+        images.append((load_image(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2RGB)), box))
+    for image, box in images:
+        found = detector.detect(image)
+        assert [f.party for f in found] == ["pdip"] and _centre_in(found[0], box)
+
+    fits = verify._fits
+
+    def homography_only(*args: object, **kwargs: object):
+        yield from itertools.islice(fits(*args, **kwargs), 1)
+
+    monkeypatch.setattr(verify, "_fits", homography_only)
+    assert all(detector.detect(image) == [] for image, _ in images)
+
+
+def test_findings_do_not_depend_on_the_thread_count(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
+    """Batch workers run one thread, 'check' several: bands, verification and closer looks are split
+    over threads only for speed, never changing what is found."""
+    scene = gen.procedural_background(np.random.default_rng(8), (1600, 1200))
+    _place(scene, logos["pdip"], [(200, 500), (520, 530), (500, 860), (210, 830)])  # across the band seam
+    _place(scene, logos["gerindra"], [(1200, 200), (1270, 204), (1268, 270), (1202, 267)])  # small
+    image = load_image(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2RGB))
+    results = []
+    for threads in (1, 2, 3):
+        det = LogoDetector(detector.registry, detector.config, threads=threads)
+        results.append([f.to_dict() for f in det.detect(image)])
+    assert sorted(f["party"] for f in results[0]) == ["gerindra", "pdip"]
+    assert results[1] == results[0] and results[2] == results[0]
+
+
+def test_pose_hypotheses_need_agreeing_matches(detector: LogoDetector) -> None:
+    """Three matches predicting one small logo make a hypothesis at its centre and size; as many
+    matches predicting scattered poses make none."""
+    from screening.detect.logos.features import Features
+    from screening.detect.logos.index import Matches
+    from screening.detect.logos.verify import hypotheses
+
+    index = detector.index
+    ref = 0
+    rows = np.nonzero(index.ref == ref)[0]
+    ref_feats = index.references[ref].features
+    centre = np.array([ref_feats.width / 2, ref_feats.height / 2])
+    rng = np.random.default_rng(0)
+    picks = rows[rng.choice(len(rows), 6, replace=False)]
+    s = 0.2  # the logo appears at a fifth of its canonical size, unrotated, centred at (500, 400)
+    xy = (index.xy[picks] - centre) * s + np.array([500.0, 400.0])
+    size = index.size[picks] * s
+    angle = index.angle[picks].copy()
+    # The last three are chance matches: same keypoints, scattered scales and angles.
+    size[3:] *= np.array([3.0, 0.3, 1.0])
+    angle[3:] = np.mod(angle[3:] + np.array([90.0, 200.0, 140.0]), 360)
+    xy[3:] += np.array([[300.0, 0.0], [-250.0, 120.0], [0.0, 260.0]])
+    photo = Features(xy.astype(np.float32), size.astype(np.float32), angle.astype(np.float32), index.desc[picks])
+    matches = Matches(
+        np.arange(6, dtype=np.int32), picks.astype(np.int32), np.full(6, ref, np.int32), np.full(6, 0.6, np.float32)
+    )
+    found = hypotheses(index, matches, photo, min_votes=3, max_ratio=0.85, max_size=200.0, explained=[])
+    assert len(found) == 1
+    hyp = found[0]
+    assert hyp.ref == ref and hyp.votes == 3
+    assert np.allclose(hyp.centre, (500.0, 400.0), atol=2.0)
+    assert abs(hyp.size - s * max(ref_feats.width, ref_feats.height)) < 2.0
+    # Too big to need a closer look: no hypothesis.
+    assert hypotheses(index, matches, photo, min_votes=3, max_ratio=0.85, max_size=40.0, explained=[]) == []
