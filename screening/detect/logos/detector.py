@@ -1,9 +1,11 @@
 """Party logos: find every enrolled reference logo in a photo (flags, shirts, caps, banners, podiums).
 
-Pipeline: RootSIFT keypoints of the photo at a fixed detection size -> one FLANN index over every
-reference of every party with a party-aware ratio test (:mod:`index`) -> Hough clustering,
-homography fitting and strict geometric + appearance verification, several instances per photo
-(:mod:`verify`) -> overlapping claims resolved in favour of the strongest -> findings.
+Pipeline: RootSIFT keypoints of the photo at a fixed detection size, in horizontal bands described
+and matched on parallel threads -> one FLANN index over every reference of every party with a
+party-aware ratio test (:mod:`index`) -> Hough clustering, homography or affine fitting and strict
+geometric + appearance verification, several instances per photo (:mod:`verify`) -> a closer look,
+enlarged, where a few matches agree on the pose of a logo too small to verify -> overlapping claims
+resolved in favour of the strongest -> findings.
 
 A registry without enrolled logos (the shipped defaults have none) makes a detector that returns
 at once.

@@ -9,8 +9,10 @@ accepts. So, as in Lowe (2004):
    vote over those predictions groups consistent matches, one cluster per candidate instance;
 2. each cluster seeds an affine fit, which recruits the reference's other matches, and a homography
    is fitted to those by RANSAC (threshold relative to the instance size, loose enough for cloth);
+   where it fails, a RANSAC affine map (a waving print's matches bunch where the cloth faces the
+   camera, and a homography fitted to them extrapolates into an impossible perspective);
 3. the fit must then pass every check below: enough distinct inliers spread over the logo, a
-   well-conditioned homography whose projected outline is convex, not tiny, not mirrored and not
+   well-conditioned model whose projected outline is convex, not tiny, not mirrored and not
    wildly foreshortened, keypoint scales that agree with it, a large share of the photo's keypoints
    inside the outline explained by it, and an appearance check of the photo region warped back onto
    the reference (edge alignment, plus colour for coloured logos);
