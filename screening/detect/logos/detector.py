@@ -67,7 +67,7 @@ class LogoConfig:
     flann_trees: int = 4
     overlap: float = 0.3  # overlapping instances (any party) keep only the best
     bands: int = 2  # horizontal bands the photo is described in (fixed, so results never depend on threads)
-    band_overlap: int = 64  # detection pixels each band reaches into its neighbours
+    band_overlap: int = 40  # detection pixels each band reaches into its neighbours
     # Closer look at small logos: where a few distinctive coarse matches of one reference agree on a pose
     # that no verified instance explains, a window around the predicted logo is described again with the
     # logo enlarged to about zoom_target pixels (at most zoom_max x the working copy).
@@ -135,7 +135,7 @@ class LogoDetector:
         cfg = self.config
         photo, matches = self.describe_and_match(gray)
         found: list[Instance] = []
-        if len(matches.q) >= cfg.verify.min_inliers:  # else nothing can verify: skip the colour copy
+        if len(matches.q) >= cfg.verify.fewest_inliers:  # else nothing can verify: skip the colour copy
             bgr = image.bgr if factor == 1.0 else cv2.resize(image.bgr, (gray.shape[1], gray.shape[0]))
             groups = candidate_references(matches, cfg.verify, self.threads)
             verified = self._map(lambda refs: find_instances(self.index, matches, photo, bgr, cfg.verify, refs), groups)

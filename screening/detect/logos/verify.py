@@ -36,7 +36,8 @@ class VerifyConfig:
     """Thresholds of geometric and appearance verification (documented in rules.toml)."""
 
     min_votes: int = 4  # matches a Hough bin needs before a fit is tried
-    min_inliers: int = 5  # distinct photo keypoints the homography must explain
+    min_inliers: int = 5  # distinct photo keypoints the homography must explain ...
+    strong_min_inliers: int = 4  # ... or this many when the edges line up strongly (strong_edge_similarity)
     min_inlier_ratio: float = 0.5  # inliers / the reference's matches inside the projected outline
     min_coverage: float = 0.04  # inliers / all photo keypoints inside the outline
     min_spread: float = 0.04  # convex hull of the inliers / reference area
@@ -54,8 +55,13 @@ class VerifyConfig:
     colour_min_chroma: float = 0.25  # mean saturation from which a reference counts as coloured
     candidate_ratio: float = 0.8  # a reference is verified only with min_distinctive matches below this ratio
     min_distinctive: int = 0
-    max_clusters: int = 24  # Hough bins tried per reference (largest first)
+    max_clusters: int = 12  # Hough bins tried per reference (largest first)
     max_instances_per_reference: int = 6
+
+    @property
+    def fewest_inliers(self) -> int:
+        """The fewest inliers any accepted instance can have (below it, nothing is worth fitting)."""
+        return min(self.min_inliers, self.strong_min_inliers)
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ def candidate_references(matches: Matches, cfg: VerifyConfig, groups: int = 1) -
     distinctive = np.bincount(matches.ref[matches.ratio < cfg.candidate_ratio], minlength=int(refs.max(initial=0)) + 1)
     # A reference needs min_inliers matches, and min_distinctive of them well below the ratio cut: a
     # photo's chance matches crowd just under it, a true logo's spread well below.
-    keep = (counts >= cfg.min_inliers) & (distinctive[refs] >= cfg.min_distinctive)
+    keep = (counts >= cfg.fewest_inliers) & (distinctive[refs] >= cfg.min_distinctive)
     refs, counts = refs[keep], counts[keep]
     out: list[list[int]] = [[] for _ in range(max(1, groups))]
     load = np.zeros(len(out))
@@ -104,7 +110,7 @@ def find_instances(
     """Every verified instance of the given references (default: all candidates), before
     cross-reference suppression."""
     found: list[Instance] = []
-    if len(matches.q) < cfg.min_inliers:
+    if len(matches.q) < cfg.fewest_inliers:
         return found
     if refs is None:
         refs = [r for group in candidate_references(matches, cfg) for r in group]
@@ -212,7 +218,7 @@ def _instances_of(
             continue
         size = float(np.median(scale[members])) * max(w, h)
         thr = float(np.clip(cfg.reproj_fraction * size, 2.5, 24.0))
-        for hmat, inl in _fits(rxy, qxy, members, ~used, thr, cfg.min_inliers):
+        for hmat, inl in _fits(rxy, qxy, members, ~used, thr, cfg.fewest_inliers):
             key = (np.packbits(inl).tobytes(), bool(hmat[2, 0] == 0 and hmat[2, 1] == 0))
             if key in tried:  # neighbouring Hough bins often recruit the very same inliers
                 continue
@@ -363,13 +369,16 @@ def measure(
 
 def accept(m: Measures, cfg: VerifyConfig) -> bool:
     """The thresholds (rules.toml ``[detectors.logos]``)."""
-    if m.inliers < cfg.min_inliers or m.scale_disagreement > cfg.max_scale_disagreement:
+    # A logo whose texture sits in one emblem (a sun in a plain shield), or a small one, gives few
+    # inliers or inliers on a small part of it: the whole outline lining up with the reference's
+    # edges is then the evidence that counts.
+    strong = m.edge >= cfg.strong_edge_similarity
+    if m.inliers < (cfg.strong_min_inliers if strong else cfg.min_inliers):
+        return False
+    if m.scale_disagreement > cfg.max_scale_disagreement:
         return False
     if m.colour is not None and m.colour < cfg.min_colour_similarity:
         return False
-    # A logo whose texture sits in one emblem (a sun in a plain shield) gives inliers on a small part
-    # of it: the whole outline lining up with the reference's edges is then the evidence that counts.
-    strong = m.edge >= cfg.strong_edge_similarity
     if m.spread < (cfg.strong_min_spread if strong else cfg.min_spread):
         return False
     if m.coverage < (cfg.strong_min_coverage if strong else cfg.min_coverage):
