@@ -11,7 +11,8 @@ Prints recall (true instances found with the right party), the share of photos w
 logo that get any logo finding, and wrong-party findings (a finding that is not an enrolled logo of
 that party at that place).
 
-    python scripts/eval_logos.py [--scenes 120] [--logos 40] [--devset PATH] [--only synthetic|devset]
+    python scripts/eval_logos.py [--scenes 150] [--seed 2,11,23] [--logos 40] [--devset PATH]
+                                 [--only synthetic|devset] [--set key=value] [-v]
 """
 
 from __future__ import annotations
@@ -76,8 +77,23 @@ def _hit(f: Finding, box: tuple[float, float, float, float]) -> bool:
     return x <= cx <= x + w and y <= cy <= y + h
 
 
-def eval_synthetic(args: argparse.Namespace) -> None:
-    rng = np.random.default_rng(args.seed)
+@dataclasses.dataclass
+class Tally:
+    """Counts of one synthetic evaluation (several seeds add up)."""
+
+    found: int = 0
+    truths: int = 0
+    negatives: int = 0
+    negatives_flagged: int = 0
+    wrong_findings: int = 0
+    findings: int = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other), strict=True)))
+
+
+def eval_synthetic(args: argparse.Namespace, seed: int) -> Tally:
+    rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
         logos = synthetic_registry(root, args.logos)
@@ -133,7 +149,8 @@ def eval_synthetic(args: argparse.Namespace) -> None:
                     f"  wrong scene {i}: {[(f.party, dict(f.detail)) for f in wrong]} truth={[t.label for t in truths]}"
                 )
         print(
-            f"synthetic: {args.scenes} scenes ({pos_n} with enrolled logos, {neg_n} without), {args.logos} logo images"
+            f"synthetic, seed {seed}: {args.scenes} scenes ({pos_n} with enrolled logos, {neg_n} without),"
+            f" {args.logos} logo images"
         )
         print(f"  recall            {found_n}/{truth_n} = {found_n / max(truth_n, 1):.1%}")
         for small, (hit, tot) in sorted(by_size.items()):
@@ -148,6 +165,7 @@ def eval_synthetic(args: argparse.Namespace) -> None:
         if args.verbose:
             for m in misses:
                 print("  miss", m)
+        return Tally(found_n, truth_n, neg_n, neg_flagged, wrong_findings, findings_n)
 
 
 def eval_devset(args: argparse.Namespace) -> None:
@@ -194,7 +212,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenes", type=int, default=120)
     ap.add_argument("--logos", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seed", default="1", help="scene seed, or several: 2,11,23 (their totals are printed too)")
     ap.add_argument("--devset", type=Path, default=DEFAULT_DEVSET)
     ap.add_argument("--only", choices=["synthetic", "devset"])
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -206,7 +224,18 @@ def main() -> None:
         key, _, value = item.partition("=")
         OVERRIDES[key] = int(value) if value.lstrip("-").isdigit() else float(value)
     if args.only != "devset":
-        eval_synthetic(args)
+        seeds = [int(x) for x in str(args.seed).split(",")]
+        total = Tally()
+        for seed in seeds:
+            total += eval_synthetic(args, seed)
+        if len(seeds) > 1:
+            t = total
+            flagged = t.negatives_flagged / max(t.negatives, 1)
+            print(f"synthetic, seeds {args.seed}: recall {t.found}/{t.truths} = {t.found / max(t.truths, 1):.1%},")
+            print(
+                f"  negatives flagged {t.negatives_flagged}/{t.negatives} = {flagged:.1%},"
+                f" wrong-party findings {t.wrong_findings}/{t.findings}"
+            )
     if args.only != "synthetic":
         eval_devset(args)
 
