@@ -47,12 +47,17 @@ def test_embeddings_never_reach_the_store() -> None:
     assert rec["detail"] == {"similarity": 0.5, "nested": {}}
 
 
-def test_rules_only_change_reapplies_rules_without_running_detectors(tmp_path: Path) -> None:
+def _photo_folder(tmp_path: Path, n: int) -> tuple[Path, Path]:
+    """A folder of ``n`` small JPEGs, and where its results store goes."""
     src = tmp_path / "src"
     src.mkdir()
-    for i in range(3):
+    for i in range(n):
         (src / f"{i}.jpg").write_bytes(jpeg(i))
-    store = tmp_path / "r.sqlite"
+    return src, tmp_path / "r.sqlite"
+
+
+def test_rules_only_change_reapplies_rules_without_running_detectors(tmp_path: Path) -> None:
+    src, store = _photo_folder(tmp_path, 3)
     run([src], store)
     _inject_logo(store, "1.jpg")
     rules = tmp_path / "rules.toml"
@@ -154,11 +159,7 @@ def test_enrolling_a_candidate_reruns_faces_only_and_matches_a_full_rescreen(
 
 
 def test_a_rules_file_change_no_result_depends_on_only_restamps_the_rules_version(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    src.mkdir()
-    for i in range(2):
-        (src / f"{i}.jpg").write_bytes(jpeg(i))
-    store = tmp_path / "r.sqlite"
+    src, store = _photo_folder(tmp_path, 2)
     run([src], store)
     before = rows(store)
     rules = tmp_path / "rules.toml"
