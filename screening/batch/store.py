@@ -305,6 +305,11 @@ class ResultStore:
     def skipped_rows(self) -> Iterator[sqlite3.Row]:
         yield from self.db.execute("SELECT * FROM skipped ORDER BY source, member")
 
+    def skipped_reasons(self) -> list[tuple[str, int]]:
+        """Why files were skipped, with how many each, most frequent first."""
+        query = "SELECT reason, COUNT(*) FROM skipped GROUP BY reason ORDER BY 2 DESC"
+        return [(reason, n) for reason, n in self.db.execute(query)]
+
 
 def _result_row(r: sqlite3.Row) -> ResultRow:
     d: dict[str, Any] = dict(r)

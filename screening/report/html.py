@@ -99,7 +99,7 @@ def _head(fh: IO[str], title: str) -> None:
 
 def _summary(fh: IO[str], s: _Summary, store: ResultStore) -> None:
     total = sum(s.counts.values())
-    skipped = store.db.execute("SELECT COUNT(*) FROM skipped").fetchone()[0]
+    skipped = sum(n for _, n in store.skipped_reasons())
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     fh.write(f'<p class="meta">{esc(store.path.name)} &middot; {esc(now)}</p>\n<table class="summary">\n')
     rows = [
@@ -231,7 +231,7 @@ def _allowed(fh: IO[str], store: ResultStore, count: int) -> None:
 
 
 def _skipped(fh: IO[str], store: ResultStore) -> None:
-    reasons = store.db.execute("SELECT reason, COUNT(*) FROM skipped GROUP BY reason ORDER BY 2 DESC").fetchall()
+    reasons = store.skipped_reasons()
     if reasons:
         fh.write("<h2>Dilewati / Skipped</h2>\n<p>" + ", ".join(f"{esc(r)}: {n}" for r, n in reasons) + "</p>\n")
 
