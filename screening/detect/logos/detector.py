@@ -28,6 +28,7 @@ from screening.detect.base import reject_unknown
 from screening.detect.logos.features import Features, extract
 from screening.detect.logos.index import LogoIndex, Matches, Reference
 from screening.detect.logos.verify import (
+    ColourView,
     Instance,
     VerifyConfig,
     candidate_references,
@@ -136,9 +137,11 @@ class LogoDetector:
         photo, matches = self.describe_and_match(gray)
         found: list[Instance] = []
         if len(matches.q) >= cfg.verify.fewest_inliers:  # else nothing can verify: skip the colour copy
-            bgr = image.bgr if factor == 1.0 else cv2.resize(image.bgr, (gray.shape[1], gray.shape[0]))
+            colour = ColourView(image.bgr, 1.0 / factor)
             groups = candidate_references(matches, cfg.verify, self.threads)
-            verified = self._map(lambda refs: find_instances(self.index, matches, photo, bgr, cfg.verify, refs), groups)
+            verified = self._map(
+                lambda refs: find_instances(self.index, matches, photo, colour, cfg.verify, refs), groups
+            )
             # In reference order whatever the grouping: ties in suppression must not depend on threads.
             found = sorted((inst for part in verified for inst in part), key=lambda inst: inst.ref)
         windows = self._zoom_windows(matches, photo, found, factor, image.bgr.shape[:2])
@@ -267,10 +270,11 @@ class LogoDetector:
         size = (round((x1 - x0) * z), round((y1 - y0) * z))
         interp = cv2.INTER_CUBIC if z > 1 else cv2.INTER_AREA
         gray = cv2.resize(image.gray[y0:y1, x0:x1], size, interpolation=interp)
-        bgr = cv2.resize(image.bgr[y0:y1, x0:x1], size, interpolation=interp)
         photo = extract(gray, contrast=cfg.contrast)
         matches = self.index.query(photo, cfg.ratio)
-        found = find_instances(self.index, matches, photo, bgr, cfg.verify)
+        # Appearance is sampled from the working copy itself (window pixels are 1/z of it).
+        colour = ColourView(image.bgr[y0:y1, x0:x1], 1.0 / z)
+        found = find_instances(self.index, matches, photo, colour, cfg.verify)
         # window pixels -> working copy -> detection image
         to_det = np.array([[factor / z, 0, factor * x0], [0, factor / z, factor * y0], [0, 0, 1]], np.float64)
         return [

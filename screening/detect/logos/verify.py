@@ -65,6 +65,20 @@ class VerifyConfig:
 
 
 @dataclass(frozen=True)
+class ColourView:
+    """The colour photo appearance checks sample from: ``bgr`` at ``scale`` of its pixels per
+    detection-image pixel (the working copy is used as it is, never resized to the detection size)."""
+
+    bgr: np.ndarray
+    scale: float = 1.0
+
+    @property
+    def detection_size(self) -> tuple[float, float]:
+        """(width, height) in detection-image pixels."""
+        return self.bgr.shape[1] / self.scale, self.bgr.shape[0] / self.scale
+
+
+@dataclass(frozen=True)
 class Instance:
     """One verified occurrence of a reference logo in the detection image."""
 
@@ -104,7 +118,7 @@ def candidate_references(matches: Matches, cfg: VerifyConfig, groups: int = 1) -
 
 
 def find_instances(
-    index: LogoIndex, matches: Matches, photo: Features, bgr: np.ndarray, cfg: VerifyConfig,
+    index: LogoIndex, matches: Matches, photo: Features, colour: ColourView, cfg: VerifyConfig,
     refs: list[int] | None = None,
 ) -> list[Instance]:  # fmt: skip
     """Every verified instance of the given references (default: all candidates), before
@@ -116,7 +130,7 @@ def find_instances(
         refs = [r for group in candidate_references(matches, cfg) for r in group]
     for ref_id in sorted(refs):
         sel = np.nonzero(matches.ref == ref_id)[0]
-        found += _instances_of(index, ref_id, matches, sel, photo, bgr, cfg)
+        found += _instances_of(index, ref_id, matches, sel, photo, colour, cfg)
     return found
 
 
@@ -198,7 +212,13 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
 
 
 def _instances_of(
-    index: LogoIndex, ref_id: int, m: Matches, sel: np.ndarray, photo: Features, bgr: np.ndarray, cfg: VerifyConfig
+    index: LogoIndex,
+    ref_id: int,
+    m: Matches,
+    sel: np.ndarray,
+    photo: Features,
+    colour: ColourView,
+    cfg: VerifyConfig,
 ) -> list[Instance]:
     ref = index.references[ref_id].features
     w, h = ref.width, ref.height
@@ -223,7 +243,7 @@ def _instances_of(
             if key in tried:  # neighbouring Hough bins often recruit the very same inliers
                 continue
             tried.add(key)
-            inst = _verify(ref_id, ref, hmat, inl, rxy, qxy, scale, photo, bgr, cfg)
+            inst = _verify(ref_id, ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg)
             if inst is not None:
                 out.append(inst)
                 used |= inl
@@ -335,7 +355,7 @@ class Measures:
 
 def measure(
     ref: ReferenceFeatures, hmat: np.ndarray, inl: np.ndarray, rxy: np.ndarray, qxy: np.ndarray, scale: np.ndarray,
-    photo: Features, bgr: np.ndarray, cfg: VerifyConfig,
+    photo: Features, colour: ColourView, cfg: VerifyConfig,
 ) -> Measures | None:  # fmt: skip
     """Measure a fitted candidate; ``None`` when its geometry is impossible for a printed logo."""
     w, h = ref.width, ref.height
@@ -350,7 +370,7 @@ def measure(
     quad = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), hmat).reshape(-1, 2)
     if not _good_quad(quad, w / h, cfg):
         return None
-    img_h, img_w = bgr.shape[:2]
+    img_w, img_h = colour.detection_size
     cx, cy = quad.mean(axis=0)
     if not (0 <= cx < img_w and 0 <= cy < img_h):
         return None
@@ -363,8 +383,8 @@ def measure(
     inlier_ratio = inliers / max(inside_matches, inliers)
     inside_kp = int(_inside(quad, photo.xy.astype(np.float64)).sum())
     coverage = inliers / max(inside_kp, inliers)
-    edge, colour = _appearance(ref, hmat, bgr, cfg.colour_min_chroma)
-    return Measures(inliers, quad, disagreement, spread, inlier_ratio, coverage, edge, colour)
+    edge, hue = _appearance(ref, hmat, colour, cfg.colour_min_chroma)
+    return Measures(inliers, quad, disagreement, spread, inlier_ratio, coverage, edge, hue)
 
 
 def accept(m: Measures, cfg: VerifyConfig) -> bool:
@@ -398,9 +418,9 @@ def score(m: Measures) -> float:
 
 def _verify(
     ref_id: int, ref: ReferenceFeatures, hmat: np.ndarray, inl: np.ndarray, rxy: np.ndarray, qxy: np.ndarray,
-    scale: np.ndarray, photo: Features, bgr: np.ndarray, cfg: VerifyConfig,
+    scale: np.ndarray, photo: Features, colour: ColourView, cfg: VerifyConfig,
 ) -> Instance | None:  # fmt: skip
-    m = measure(ref, hmat, inl, rxy, qxy, scale, photo, bgr, cfg)
+    m = measure(ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg)
     if m is None or not accept(m, cfg):
         return None
     return Instance(ref_id, hmat, m.quad, m.inliers, m.inlier_ratio, m.coverage, m.spread, m.edge, m.colour, score(m))
@@ -446,20 +466,21 @@ def _inside(quad: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 def _appearance(
-    ref: ReferenceFeatures, hmat: np.ndarray, bgr: np.ndarray, min_chroma: float
+    ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, min_chroma: float
 ) -> tuple[float, float | None]:
     """Warp the photo region back onto the reference thumbnail; compare edges, and colour if it has any."""
     th, tw = ref.thumb.shape[:2]
     to_thumb = np.diag([tw / ref.width, th / ref.height, 1.0])
-    warp = hmat @ np.linalg.inv(to_thumb)  # thumbnail -> photo
+    to_colour = np.diag([colour.scale, colour.scale, 1.0])
+    warp = to_colour @ hmat @ np.linalg.inv(to_thumb)  # thumbnail -> colour photo
     patch = cv2.warpPerspective(
-        bgr, warp, (tw, th), flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+        colour.bgr, warp, (tw, th), flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
     )
     edge = _edge_similarity(ref.thumb_gradients, patch)
-    colour = None
+    hue = None
     if ref.chroma >= min_chroma:
-        colour = float(np.minimum(ref.hist, hs_histogram(patch, ref.mask)).sum())
-    return edge, colour
+        hue = float(np.minimum(ref.hist, hs_histogram(patch, ref.mask)).sum())
+    return edge, hue
 
 
 def _edge_similarity(ga: tuple[np.ndarray, np.ndarray], b: np.ndarray) -> float:
