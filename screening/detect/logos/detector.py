@@ -117,9 +117,11 @@ class LogoDetector:
         return cls(registry, LogoConfig.from_dict(config), threads=getattr(runtime, "threads", 0))
 
     def warmup(self) -> None:
-        """Build the FLANN index on every thread that will search it (each keeps its own)."""
-        self.index.warmup()
-        if self.threads > 1 and len(self.index):
+        """Build the FLANN index on every thread that will search it (each keeps its own): the
+        caller's when the detector runs on one thread, else each of its pool's."""
+        if self.threads == 1:
+            self.index.warmup()
+        elif len(self.index):
             barrier = threading.Barrier(self.threads)
 
             def build(_: int) -> None:
@@ -190,9 +192,6 @@ class LogoDetector:
         cfg = self.config
         h = gray.shape[0]
         n = max(1, min(cfg.bands, h // (4 * cfg.band_overlap)))
-        if n == 1:
-            photo = extract(gray, max_features=cfg.max_features, contrast=cfg.contrast)
-            return photo, self.index.query(photo, cfg.ratio)
         cuts = [round(i * h / n) for i in range(n + 1)]
 
         def band(i: int) -> tuple[Features, Matches]:
@@ -222,9 +221,10 @@ class LogoDetector:
         return photo, matches
 
     def _map(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
-        """``fn`` over ``items``, on the detector's threads when it has more than one."""
+        """``fn`` over ``items``, on the detector's threads when it has more than one (always those:
+        index searches then run only on them, so only they hold a FLANN index)."""
         items = list(items)
-        if self.threads == 1 or len(items) < 2:
+        if self.threads == 1 or not items:
             return [fn(item) for item in items]
         with self._pool_lock:
             if self._pool is None:
