@@ -286,3 +286,12 @@ def test_pose_hypotheses_need_agreeing_matches(detector: LogoDetector) -> None:
     assert abs(hyp.size - s * max(ref_feats.width, ref_feats.height)) < 2.0
     # Too big to need a closer look: no hypothesis.
     assert hypotheses(index, matches, photo, min_votes=3, max_ratio=0.85, max_size=40.0, explained=[]) == []
+
+
+def test_config_defaults_are_the_shipped_rules() -> None:
+    """A library user building LogoConfig() gets what rules.toml ships, not an older tuning."""
+    from screening.detect.logos.detector import LogoConfig
+
+    shipped = load_rules(None).detector_config("logos")
+    shipped.pop("enabled", None)
+    assert LogoConfig.from_dict(shipped) == LogoConfig()

@@ -59,12 +59,12 @@ class Window(NamedTuple):
 class LogoConfig:
     """Settings of ``[detectors.logos]`` in rules.toml (each documented there)."""
 
-    detect_side: int = 1280  # long side the photo is described at (working copy resized to it)
-    min_side: int = 800  # smaller photos are enlarged to this, so small logos still yield keypoints
-    max_features: int = 8000  # strongest photo keypoints kept (bounds matching time on busy photos)
-    contrast: float = 0.03  # SIFT contrast threshold for the photo (lower finds faint prints)
-    ratio: float = 0.85  # best / best competing neighbour distance (party-aware ratio test)
-    flann_checks: int = 48
+    detect_side: int = 1152  # long side the photo is described at (working copy resized to it)
+    min_side: int = 1024  # smaller photos are enlarged to this, so small logos still yield keypoints
+    max_features: int = 6000  # strongest photo keypoints kept (bounds matching time on busy photos)
+    contrast: float = 0.04  # SIFT contrast threshold for the photo (lower finds faint prints)
+    ratio: float = 0.9  # best / best competing neighbour distance (party-aware ratio test)
+    flann_checks: int = 16
     flann_trees: int = 4
     overlap: float = 0.3  # overlapping instances (any party) keep only the best
     bands: int = 2  # horizontal bands the photo is described in (fixed, so results never depend on threads)
@@ -138,7 +138,7 @@ class LogoDetector:
         cfg = self.config
         photo, matches = self.describe_and_match(gray)
         found: list[Instance] = []
-        if len(matches.q) >= cfg.verify.fewest_inliers:  # else nothing can verify: skip the colour copy
+        if len(matches.q) >= cfg.verify.fewest_inliers:  # else nothing can verify
             colour = ColourView(image.bgr, 1.0 / factor)
             groups = candidate_references(matches, cfg.verify, self.threads)
             verified = self._map(

@@ -54,7 +54,7 @@ class VerifyConfig:
     min_colour_similarity: float = 0.28  # hue-saturation histogram intersection (coloured logos only)
     colour_min_chroma: float = 0.25  # mean saturation from which a reference counts as coloured
     candidate_ratio: float = 0.8  # a reference is verified only with min_distinctive matches below this ratio
-    min_distinctive: int = 0
+    min_distinctive: int = 3
     max_clusters: int = 12  # Hough bins tried per reference (largest first)
     max_instances_per_reference: int = 6
 
