@@ -98,8 +98,9 @@ class LogoDetector:
         self.registry = registry
         self.config = config or LogoConfig()
         # Threads for bands, verification and closer looks: the runtime's (batch workers run one each),
-        # else all cores up to 4. Only the speed depends on it, never the result.
-        self.threads = threads or min(4, os.cpu_count() or 1)
+        # else the cores, at most one per band (each thread holds its own FLANN index, ~1.4 MB per
+        # enrolled logo image). Only the speed depends on it, never the result.
+        self.threads = max(1, min(threads or os.cpu_count() or 1, self.config.bands))
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         refs: list[Reference] = []
