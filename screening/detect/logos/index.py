@@ -10,6 +10,7 @@ do not compete, otherwise a party enrolled with three images would veto its own 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 
@@ -50,7 +51,6 @@ class LogoIndex:
     """Stacked reference descriptors plus who owns each row; thread-safe queries."""
 
     def __init__(self, references: list[Reference], *, trees: int = 4, checks: int = 48, neighbours: int = 4) -> None:
-        self.references = references
         self.checks = checks
         self.neighbours = neighbours
         feats = [r.features.features for r in references]
@@ -65,6 +65,12 @@ class LogoIndex:
             if feats
             else np.zeros(0, np.int32)
         )
+        # The stacked arrays are what matching reads: the references keep everything else, not a
+        # second copy of their descriptors (~0.9 MB per logo image).
+        self.references = [
+            dataclasses.replace(r, features=dataclasses.replace(r.features, features=Features.empty()))
+            for r in references
+        ]
         parties = sorted({r.party for r in references})
         party_code = {p: i for i, p in enumerate(parties)}
         self.party = np.array([party_code[references[i].party] for i in self.ref], np.int32)
