@@ -5,7 +5,8 @@ candidates enrolled through the normal path, and a 4000x3000 JPEG of a group pho
 median per stage and end to end for the warm library, the median wall time of the whole CLI process
 (start-up included), and peak resident memory of each.
 
-    python scripts/bench_check.py [--devset PATH] [--runs 15] [--detectors faces,logos,text,gestures]
+    python scripts/bench_check.py [--devset PATH] [--runs 15] [--detectors faces,logos,text,gestures|all]
+                                  [--logos 40]   # also enrol 40 synthetic party logo images
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ from screening.registry.candidates import add_candidate
 from screening.registry.model import Candidate
 
 GROUP = "face/group/face_recognition_obama_and_biden.jpg"
+
+
+def enrol_logos(reg: Path, total: int) -> None:
+    """``total`` procedurally drawn party logo images (as scripts/eval_logos.py enrols them)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import eval_logos
+
+    eval_logos.enrol_synthetic_logos(reg, total)
+    print(f"registry: {total} logo images enrolled")
 
 
 def build(devset: Path, work: Path, n_candidates: int) -> tuple[Path, Path]:
@@ -104,6 +114,7 @@ def main() -> None:
     ap.add_argument("--cli-runs", type=int, default=5)
     ap.add_argument("--candidates", type=int, default=50)
     ap.add_argument("--detectors", default="faces", help="comma-separated; 'all' for every detector")
+    ap.add_argument("--logos", type=int, default=0, help="also enrol this many synthetic party logo images")
     ap.add_argument("--mode", choices=["all", "library", "cli"], default="all")
     ap.add_argument("--reuse", nargs=2, type=Path, metavar=("REGISTRY", "PHOTO"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -117,6 +128,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; detectors: {','.join(detectors)}")
     with tempfile.TemporaryDirectory() as tmp:
         reg, photo = build(args.devset, Path(tmp), args.candidates)
+        if args.logos:
+            enrol_logos(reg, args.logos)
         if args.mode in ("all", "library"):
             # A child process, so its peak memory is its own and not the enrollment's.
             subprocess.run([sys.executable, __file__, "--devset", str(args.devset), "--runs", str(args.runs),

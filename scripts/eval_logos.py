@@ -56,6 +56,11 @@ def detector_for(root: Path) -> LogoDetector:
 def synthetic_registry(root: Path, total: int) -> dict[str, list[np.ndarray]]:
     """A Pemilu 2024 registry with ``total`` procedurally drawn logo images enrolled; returns the logos."""
     init_registry(root)
+    return enrol_synthetic_logos(root, total)
+
+
+def enrol_synthetic_logos(root: Path, total: int) -> dict[str, list[np.ndarray]]:
+    """Enrol ``total`` procedurally drawn logo images over the parties of the registry at ``root``."""
     reg = load_registry(root)
     ids = [p.id for p in reg.parties]
     logos = gen.party_logos(ids, {p.id: p.abbreviation for p in reg.parties}, total)
