@@ -36,7 +36,7 @@ class VerifyConfig:
     """Thresholds of geometric and appearance verification (documented in rules.toml)."""
 
     min_votes: int = 4  # matches a Hough bin needs before a fit is tried
-    min_inliers: int = 5  # distinct photo keypoints the homography must explain ...
+    min_inliers: int = 5  # distinct photo keypoints the fitted model must explain ...
     strong_min_inliers: int = 4  # ... or this many when the edges line up strongly (strong_edge_similarity)
     min_inlier_ratio: float = 0.5  # inliers / the reference's matches inside the projected outline
     min_coverage: float = 0.04  # inliers / all photo keypoints inside the outline
