@@ -98,9 +98,10 @@ class LogoDetector:
         self.registry = registry
         self.config = config or LogoConfig()
         # Threads for bands, verification and closer looks: the runtime's (batch workers run one each),
-        # else the cores, at most one per band (each thread holds its own FLANN index, ~1.4 MB per
-        # enrolled logo image). Only the speed depends on it, never the result.
-        self.threads = max(1, min(threads or os.cpu_count() or 1, self.config.bands))
+        # else the cores, so that many callers screening at once still use them all. One photo keeps
+        # about `bands` of them busy. Each thread that searches holds its own FLANN index (~1.4 MB per
+        # enrolled logo image), built when it first searches. Only speed depends on this, never results.
+        self.threads = max(1, threads or os.cpu_count() or 1)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         refs: list[Reference] = []
@@ -118,18 +119,19 @@ class LogoDetector:
         return cls(registry, LogoConfig.from_dict(config), threads=getattr(runtime, "threads", 0))
 
     def warmup(self) -> None:
-        """Build the FLANN index on every thread that will search it (each keeps its own): the
-        caller's when the detector runs on one thread, else each of its pool's."""
+        """Build the FLANN index on the threads one photo searches from (each keeps its own): the
+        caller's when the detector runs on one thread, else one pool thread per band."""
         if self.threads == 1:
             self.index.warmup()
         elif len(self.index):
-            barrier = threading.Barrier(self.threads)
+            n = min(self.threads, self.config.bands)
+            barrier = threading.Barrier(n)
 
             def build(_: int) -> None:
                 self.index.warmup()
                 barrier.wait(timeout=60)  # holds each task on its own thread until all have built
 
-            self._map(build, range(self.threads))
+            self._map(build, range(n))
 
     def detect(self, image: LoadedImage) -> list[Finding]:
         """Every enrolled logo instance in ``image``; boxes in original pixels."""
@@ -141,7 +143,7 @@ class LogoDetector:
         found: list[Instance] = []
         if len(matches.q) >= cfg.verify.fewest_inliers:  # else nothing can verify
             colour = ColourView(image.bgr, 1.0 / factor)
-            groups = candidate_references(matches, cfg.verify, self.threads)
+            groups = candidate_references(matches, cfg.verify, min(self.threads, cfg.bands))
             verified = self._map(
                 lambda refs: find_instances(self.index, matches, photo, colour, cfg.verify, refs), groups
             )
