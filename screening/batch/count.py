@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from screening.batch.magic import SNIFF_BYTES, Kind, sniff
-from screening.batch.sources import ArchiveCursor
+from screening.batch.sources import ArchiveCursor, folder_entries, is_document_zip, leaves_root, listed_paths
 
 # Extensions of the photos a camera or phone export holds: counted as one entry without opening the file.
 # (A zip named .jpg would be counted as one; the count only feeds the progress display.)
@@ -76,11 +76,8 @@ class _Counter:
 
     def list_file(self, list_path: Path, base: Path) -> None:
         try:
-            with open(list_path, encoding="utf-8") as fh:
-                for line in fh:
-                    line = line.strip()
-                    if line and not line.startswith("#"):
-                        self.path(base / line)
+            for path in listed_paths(list_path, base):
+                self.path(path)
         except OSError:
             self.add()
 
@@ -105,8 +102,7 @@ class _Counter:
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable.append):
             self.add(len(unreadable))
             unreadable.clear()
-            links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
-            for name in [*filenames, *links]:
+            for name in folder_entries(dirpath, dirnames, filenames):
                 self.folder_file(os.path.join(dirpath, name), real_root)
         self.add(len(unreadable))
 
@@ -117,7 +113,7 @@ class _Counter:
         try:
             if os.path.islink(full):
                 target = os.path.realpath(full)
-                if os.path.commonpath([target, real_root]) != real_root:
+                if leaves_root(target, real_root):
                     self.add()  # a symlink leaving the folder: one error entry
                     return
             st = os.stat(target)
@@ -156,8 +152,7 @@ class _Counter:
         except Exception:  # an unreadable zip is one error entry in the walk
             self.add()
             return
-        names = {i.filename for i in infos}
-        if "[Content_Types].xml" in names or "mimetype" in names:
+        if is_document_zip({i.filename for i in infos}):
             self.add()  # a document: one skipped entry
         else:
             self.add(sum(1 for i in infos if not i.is_dir()))

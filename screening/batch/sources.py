@@ -157,14 +157,21 @@ def iter_sources(args: list[str], *, cwd: Path | None = None) -> Iterator[Entry]
             yield from iter_path(base / arg)
 
 
+def listed_paths(list_path: Path, base: Path) -> Iterator[Path]:
+    """The paths a list file names, one per line, blank lines and ``#`` comments skipped, relative to
+    ``base``. Raises OSError when the file cannot be read."""
+    with open(list_path, encoding="utf-8") as fh:
+        for line in fh:  # read line by line: a list of a million paths stays out of memory
+            line = line.strip()
+            if line and not line.startswith("#"):
+                yield base / line
+
+
 def iter_list_file(list_path: Path, base: Path) -> Iterator[Entry]:
     """Entries of every path named in a text file (one per line)."""
     try:
-        with open(list_path, encoding="utf-8") as fh:
-            for line in fh:  # read line by line: a list of a million paths stays out of memory
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    yield from iter_path(base / line)
+        for path in listed_paths(list_path, base):
+            yield from iter_path(path)
     except OSError as exc:
         yield Entry(Key(str(list_path), ""), None, error=SourceError("read_error", f"cannot read list: {exc.strerror}"))
 
@@ -219,18 +226,29 @@ def iter_folder(root: Path) -> Iterator[Entry]:
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable.append):
         yield from _unlistable(root, unreadable)
         dirnames.sort()
-        names = sorted(filenames)
-        # os.walk lists symlinks to folders among dirnames and does not descend: count them.
-        for d in list(dirnames):
-            full = os.path.join(dirpath, d)
-            if os.path.islink(full):
-                names.append(d)
-        for name in sorted(names):
+        for name in folder_entries(dirpath, dirnames, filenames):
             full = os.path.join(dirpath, name)
             rel = os.path.relpath(full, root).replace(os.sep, "/")
             key = Key(str(root), rel)
             yield from _folder_file(full, key, real_root)
     yield from _unlistable(root, unreadable)
+
+
+def folder_entries(dirpath: str, dirnames: list[str], filenames: list[str]) -> list[str]:
+    """The names in one ``os.walk`` step that are entries, sorted: its files, and its symlinks to
+    folders (os.walk lists those among the folders and does not descend into them)."""
+    links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+    return sorted([*filenames, *links])
+
+
+def leaves_root(real_path: str, real_root: str) -> bool:
+    """Whether a symlink's resolved target lies outside the source folder (such links are not followed)."""
+    return os.path.commonpath([real_path, real_root]) != real_root
+
+
+def is_document_zip(names: set[str]) -> bool:
+    """Office documents and EPUBs are zips too; they are documents, not photo exports."""
+    return "[Content_Types].xml" in names or "mimetype" in names
 
 
 def _unlistable(root: Path, errors: list[OSError]) -> Iterator[Entry]:
@@ -250,7 +268,7 @@ def _folder_file(full: str, key: Key, real_root: str) -> Iterator[Entry]:
     target = full
     if stat.S_ISLNK(lst.st_mode):
         real = os.path.realpath(full)
-        if os.path.commonpath([real, real_root]) != real_root:
+        if leaves_root(real, real_root):
             err = SourceError("symlink_outside_source", "a symlink that leaves the source folder (not followed)")
             yield Entry(key, None, error=err)
             return
@@ -278,8 +296,7 @@ def iter_zip(path: Path, source: str, *, prefix: str = "") -> Iterator[Entry]:
         return
     with zf:
         names = {i.filename for i in zf.infolist()}
-        if "[Content_Types].xml" in names or "mimetype" in names:
-            # Office documents and EPUBs are zips too; they are documents, not photo exports.
+        if is_document_zip(names):
             yield Entry(Key(source, prefix.removesuffix(ARCHIVE_SEP)), None, skip="document")
             return
         for info in zf.infolist():
