@@ -115,7 +115,8 @@ class LogoDetector:
 
     @classmethod
     def from_config(cls, runtime: Any, registry: Registry, config: dict[str, Any]) -> LogoDetector:
-        """Build from the ``[detectors.logos]`` table; the runtime is unused (no model files)."""
+        """Build from the ``[detectors.logos]`` table; of the runtime only its thread count is used (no
+        model files)."""
         return cls(registry, LogoConfig.from_dict(config), threads=getattr(runtime, "threads", 0))
 
     def warmup(self) -> None:
@@ -216,7 +217,7 @@ class LogoDetector:
             np.concatenate([f.desc for f, _ in parts]),
         )
         matches = Matches(
-            np.concatenate([m.q + off for (_, m), off in zip(parts, offsets, strict=False)]).astype(np.int32),
+            np.concatenate([m.q + off for (_, m), off in zip(parts, offsets[:-1], strict=True)]).astype(np.int32),
             np.concatenate([m.r for _, m in parts]),
             np.concatenate([m.ref for _, m in parts]),
             np.concatenate([m.ratio for _, m in parts]),

@@ -135,6 +135,31 @@ def find_instances(
 
 
 @dataclass(frozen=True)
+class Votes:
+    """What a reference's matches say about its pose: the matched points on both sides, and for each
+    match the similarity (scale, rotation) its two keypoints imply and the logo centre it predicts."""
+
+    rxy: np.ndarray  # reference points, canonical frame
+    qxy: np.ndarray  # photo points, detection image
+    scale: np.ndarray
+    theta: np.ndarray  # radians
+    centre: np.ndarray  # (N, 2) predicted logo centres, detection image
+    side: float  # the reference's long side, canonical pixels
+
+    @staticmethod
+    def of(index: LogoIndex, ref_id: int, m: Matches, sel: np.ndarray, photo: Features) -> Votes:
+        ref = index.references[ref_id].features
+        rxy = index.xy[m.r[sel]].astype(np.float64)
+        qxy = photo.xy[m.q[sel]].astype(np.float64)
+        scale = (photo.size[m.q[sel]] / np.maximum(index.size[m.r[sel]], 1e-3)).astype(np.float64)
+        theta = np.deg2rad(photo.angle[m.q[sel]] - index.angle[m.r[sel]]).astype(np.float64)
+        c, s = np.cos(theta), np.sin(theta)
+        dx, dy = ref.width / 2.0 - rxy[:, 0], ref.height / 2.0 - rxy[:, 1]
+        centre = qxy + scale[:, None] * np.stack([c * dx - s * dy, s * dx + c * dy], axis=1)
+        return Votes(rxy, qxy, scale, theta, centre, float(max(ref.width, ref.height)))
+
+
+@dataclass(frozen=True)
 class Hypothesis:
     """Where a reference may be, from a few matches that agree on its pose but are too few to verify."""
 
@@ -159,31 +184,24 @@ def hypotheses(
     for inst in explained:
         keep &= ~_inside(inst.quad, qxy_all)
     out: list[Hypothesis] = []
-    bins = VerifyConfig(min_votes=min_votes, max_clusters=8)
     scale_all = photo.size[matches.q] / np.maximum(index.size[matches.r], 1e-3)
     for ref_id in np.unique(matches.ref[keep]).tolist():
         ref = index.references[ref_id].features
-        w, h = ref.width, ref.height
         # A match predicting a logo far bigger than max_size cannot vote for a small one.
-        sel = np.nonzero(keep & (matches.ref == ref_id) & (scale_all * max(w, h) < 1.5 * max_size))[0]
+        small = scale_all * max(ref.width, ref.height) < 1.5 * max_size
+        sel = np.nonzero(keep & (matches.ref == ref_id) & small)[0]
         if len(np.unique(matches.q[sel])) < min_votes:
             continue
-        rxy = index.xy[matches.r[sel]].astype(np.float64)
-        qxy = qxy_all[sel]
-        scale = scale_all[sel]
-        theta = np.deg2rad(photo.angle[matches.q[sel]] - index.angle[matches.r[sel]])
+        votes = Votes.of(index, ref_id, matches, sel, photo)
         seen: set[bytes] = set()
-        for members in _hough(rxy, qxy, scale, theta, (w / 2.0, h / 2.0), max(w, h), bins):
-            votes = len(np.unique(matches.q[sel[members]]))
-            if votes < min_votes or members.tobytes() in seen:  # neighbouring bins often hold the same matches
+        for members in _hough(votes, min_votes, max_clusters=8):
+            n = len(np.unique(matches.q[sel[members]]))
+            if n < min_votes or members.tobytes() in seen:  # neighbouring bins often hold the same matches
                 continue
             seen.add(members.tobytes())
-            s, t = scale[members], theta[members]
-            dx, dy = w / 2.0 - rxy[members, 0], h / 2.0 - rxy[members, 1]
-            px = qxy[members, 0] + s * (np.cos(t) * dx - np.sin(t) * dy)
-            py = qxy[members, 1] + s * (np.sin(t) * dx + np.cos(t) * dy)
-            size = float(np.median(s)) * max(w, h)
-            out.append(Hypothesis(ref_id, (float(np.median(px)), float(np.median(py))), size, votes))
+            cx, cy = np.median(votes.centre[members], axis=0)
+            size = float(np.median(votes.scale[members])) * votes.side
+            out.append(Hypothesis(ref_id, (float(cx), float(cy)), size, n))
     out.sort(key=lambda hyp: (-hyp.votes, hyp.ref))
     return out
 
@@ -221,12 +239,9 @@ def _instances_of(
     cfg: VerifyConfig,
 ) -> list[Instance]:
     ref = index.references[ref_id].features
-    w, h = ref.width, ref.height
-    rxy = index.xy[m.r[sel]].astype(np.float64)
-    qxy = photo.xy[m.q[sel]].astype(np.float64)
-    scale = photo.size[m.q[sel]] / np.maximum(index.size[m.r[sel]], 1e-3)
-    theta = np.deg2rad(photo.angle[m.q[sel]] - index.angle[m.r[sel]])
-    clusters = _hough(rxy, qxy, scale, theta, (w / 2.0, h / 2.0), max(w, h), cfg)
+    votes = Votes.of(index, ref_id, m, sel, photo)
+    rxy, qxy, scale = votes.rxy, votes.qxy, votes.scale
+    clusters = _hough(votes, cfg.min_votes, cfg.max_clusters)
     used = np.zeros(len(sel), bool)
     tried: set[tuple[bytes, bool]] = set()
     out: list[Instance] = []
@@ -236,7 +251,7 @@ def _instances_of(
         members = members[~used[members]]
         if len(members) < cfg.min_votes:
             continue
-        size = float(np.median(scale[members])) * max(w, h)
+        size = float(np.median(scale[members])) * votes.side
         thr = float(np.clip(cfg.reproj_fraction * size, 2.5, 24.0))
         for hmat, inl in _fits(rxy, qxy, members, ~used, thr, cfg.fewest_inliers):
             key = (np.packbits(inl).tobytes(), bool(hmat[2, 0] == 0 and hmat[2, 1] == 0))
@@ -251,27 +266,22 @@ def _instances_of(
     return out
 
 
-def _hough(
-    rxy: np.ndarray, qxy: np.ndarray, scale: np.ndarray, theta: np.ndarray, centre: tuple[float, float],
-    side: float, cfg: VerifyConfig,
-) -> list[np.ndarray]:  # fmt: skip
+def _hough(votes: Votes, min_votes: int, max_clusters: int) -> list[np.ndarray]:
     """Clusters of matches agreeing on scale (octave bins), rotation (30 degree bins) and logo centre
-    (bins of half the predicted logo size); each match votes for the 2 nearest bins per dimension."""
-    n = len(rxy)
-    ls = np.log2(np.maximum(scale, 1e-6))
+    (bins of half the predicted logo size); each match votes for the 2 nearest bins per dimension.
+    At most ``max_clusters``, most votes first, each with at least ``min_votes``."""
+    n = len(votes.rxy)
+    ls = np.log2(np.maximum(votes.scale, 1e-6))
     sb = np.floor(ls)
     sb2 = sb + np.where(ls - sb >= 0.5, 1, -1)
-    ad = np.mod(np.rad2deg(theta), 360.0) / 30.0
+    ad = np.mod(np.rad2deg(votes.theta), 360.0) / 30.0
     ab = np.floor(ad)
     ab2 = ab + np.where(ad - ab >= 0.5, 1, -1)
-    c, s = np.cos(theta), np.sin(theta)
-    dx, dy = centre[0] - rxy[:, 0], centre[1] - rxy[:, 1]
-    px = qxy[:, 0] + scale * (c * dx - s * dy)
-    py = qxy[:, 1] + scale * (s * dx + c * dy)
+    px, py = votes.centre[:, 0], votes.centre[:, 1]
     keys = []
     ids = []
     for sbin in (sb, sb2):
-        unit = 0.5 * side * np.power(2.0, sbin + 0.5)
+        unit = 0.5 * votes.side * np.power(2.0, sbin + 0.5)
         fx, fy = px / unit, py / unit
         xb, yb = np.floor(fx), np.floor(fy)
         xb2 = xb + np.where(fx - xb >= 0.5, 1, -1)
@@ -290,8 +300,8 @@ def _hough(
     _, inverse, counts = np.unique(allkeys, return_inverse=True, return_counts=True)
     order = np.argsort(-counts)
     clusters: list[np.ndarray] = []
-    for b in order[: cfg.max_clusters]:
-        if counts[b] < cfg.min_votes:
+    for b in order[:max_clusters]:
+        if counts[b] < min_votes:
             break
         clusters.append(np.unique(allids[inverse == b]))
     return clusters
