@@ -1,8 +1,8 @@
 """Measure the campaign-text detector: keyword recall and false hits on synthetic scenes, false hits
 on the development photos (``../shared/devset/text``, which hold no campaign text), and time.
 
-    python scripts/eval_text.py                      # 70 synthetic scenes + devset
-    python scripts/eval_text.py --count 140 --verbose
+    python scripts/eval_text.py                      # 70 synthetic scenes, 40 stacked-letter ones, devset
+    python scripts/eval_text.py --count 140 --stacked 120 --verbose
     python scripts/eval_text.py --bench              # ms per 12-megapixel photo (see --help)
 
 What "expected" means: the lexicon matcher run on the lines as drawn (a perfect reader) says which
@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gen_text_scenes import Scene, generate
+from gen_text_scenes import STACKED, Scene, generate
 
 from screening.detect.text.detector import TextDetector
 from screening.detect.text.ocr import TextLine
@@ -102,7 +102,9 @@ def build(args: argparse.Namespace) -> TextDetector:
     return det
 
 
-def run_synthetic(det: TextDetector | RapidocrBaseline, scenes: list[Scene], verbose: bool) -> dict[str, float]:
+def run_synthetic(
+    det: TextDetector | RapidocrBaseline, scenes: list[Scene], verbose: bool, name: str = "synthetic"
+) -> dict[str, float]:
     shown = found = 0
     subj_shown = subj_found = 0
     false_hits = neutral = 0
@@ -139,7 +141,7 @@ def run_synthetic(det: TextDetector | RapidocrBaseline, scenes: list[Scene], ver
                 f"extra={sorted(g - w)} read={lines}"
             )
     print(
-        f"synthetic: {len(scenes)} scenes ({neutral} neutral); "
+        f"{name}: {len(scenes)} scenes ({neutral} neutral); "
         f"entry recall {found}/{shown} = {found / max(1, shown):.1%}; "
         f"subject recall {subj_found}/{subj_shown} = {subj_found / max(1, subj_shown):.1%}; "
         f"false hits on neutral scenes: {false_hits}"
@@ -234,6 +236,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="Evaluate the campaign-text detector.")
     ap.add_argument("--count", type=int, default=70, help="synthetic scenes")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument(
+        "--stacked", type=int, default=40, help="synthetic scenes with letters one under another (own set, same seed)"
+    )
     ap.add_argument("--devset", type=Path, default=DEVSET)
     ap.add_argument("--rules", type=Path, default=None, help="rules.toml (default: the repository's)")
     ap.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = all cores)")
@@ -249,6 +254,9 @@ def main() -> None:
         run_bench(det, args.repeats)
         return
     run_synthetic(det, generate(args.count, args.seed), args.verbose)
+    if args.stacked:
+        stacked = generate(args.stacked, args.seed, styles=STACKED)
+        run_synthetic(det, stacked, args.verbose, "synthetic, stacked letters")
     run_devset(det, args.devset, args.verbose)
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from screening.detect.text.detector import TextDetector
-from screening.detect.text.ocr import OcrPipeline
+from screening.detect.text.detector import TextConfig, TextDetector
+from screening.detect.text.ocr import OcrConfig, OcrPipeline
 from screening.errors import ModelMissingError
 from screening.image import load_image
 from screening.registry import load_registry
@@ -92,6 +92,35 @@ def test_vertical_banner(detector):
     panel = np.ascontiguousarray(np.rot90(banner(["PARTAI NASDEM"], bg=(0, 40, 120))))  # reads bottom to top
     found = detector.detect(load_image(scene(panel)))
     assert any(f.party == "nasdem" for f in found), [f.to_dict() for f in found]
+
+
+def strip(text: str, size: int = 56, pitch: float = 1.25, fg=(20, 20, 20), bg=(250, 220, 0)) -> np.ndarray:
+    """An umbul-umbul: ``text`` in upright letters one under another (``pitch`` letter heights apart),
+    a blank letter between words."""
+    font = _font(size)
+    step = int(size * pitch)
+    w, h = 2 * size, step * len(text) + size
+    img = Image.new("RGB", (w, h), bg)
+    draw = ImageDraw.Draw(img)
+    for k, ch in enumerate(text):
+        if ch.strip():
+            b = font.getbbox(ch)
+            draw.text(((w - (b[2] - b[0])) // 2 - b[0], size // 2 + k * step - b[1]), ch, font=font, fill=fg)
+    return np.asarray(img)
+
+
+def test_stacked_letters_are_read_as_words(runtime, detector):
+    # The text detector cuts these columns into letters and pairs; read box by box (the stacked
+    # reading off) they match nothing.
+    plain = TextDetector(runtime, load_registry(None), TextConfig(ocr=OcrConfig(stacked=False)))
+    for text, pitch, want in (("PERINDO", 1.25, "Perindo"), ("COBLOS NO 2", 2.0, "COBLOS NO 2")):
+        img = load_image(scene(strip(text, size=56 if pitch < 2 else 48, pitch=pitch), size=(1200, 1600)))
+        found = [f for f in detector.detect(img) if f.label == want]
+        assert found, (text, [f.to_dict() for f in detector.detect(img)])
+        assert found[0].detail["text"] == text  # word gaps kept, the letter spacing not taken for spaces
+        assert found[0].box.h > 4 * found[0].box.w  # the column, not one letter of it
+        assert not plain.detect(img), text
+    assert found[0].number == 2
 
 
 def test_neutral_sign_gives_no_finding(detector):

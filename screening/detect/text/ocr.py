@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from screening.detect.text import stacked
 from screening.runtime.sessions import Runtime
 
 DET_MODEL = "text_detector"
@@ -56,6 +57,8 @@ class OcrConfig:
     direction_thresh: float = 0.85  # classifier confidence to flip a line
     direction_retry_score: float = 0.9  # level lines reading worse than this get the classifier too
     join_rows: bool = True  # join boxes that continue one another on a row ("PARTAI" + "PKS")
+    stacked: bool = True  # read columns of upright letters written one under another
+    stacked_min_score: float = 0.8  # a column's reading replaces its boxes' own from this confidence
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,8 @@ class OcrPipeline:
                     if res[1] > results[i][1]:
                         results[i] = res
                         quads[i] = quads[i][[2, 3, 0, 1]]
+        if cfg.stacked:
+            self._read_stacked(bgr, boxes, quads, results)
         lines: list[TextLine] = []
         for box, quad, (text, score, pos) in zip(boxes, quads, results, strict=True):
             text_stripped = text.strip()
@@ -261,6 +266,36 @@ class OcrPipeline:
             pos = pos[lead : lead + len(text_stripped)]
             lines.append(TextLine(quad=quad, text=text_stripped, score=score, det_score=box.score, char_pos=pos))
         return join_rows(lines) if cfg.join_rows else lines
+
+    def _read_stacked(
+        self,
+        bgr: np.ndarray,
+        boxes: list[_Box],
+        quads: list[np.ndarray],
+        results: list[tuple[str, float, tuple[float, ...]]],
+    ) -> None:
+        """Read columns of stacked letters (see :mod:`stacked`) laid flat; where a column reads
+        confidently its first box takes the column's reading and quad and the others are emptied."""
+        columns = stacked.find_columns([b.quad for b in boxes])
+        flats = [(col, flat) for col in columns if (flat := stacked.lay_flat(bgr, col, _REC_HEIGHT)) is not None]
+        if not flats:
+            return
+        readings = self._read_crops([flat.image for _, flat in flats])
+        for (col, flat), (text, score, pos) in zip(flats, readings, strict=True):
+            if len(text.strip()) < 2 or score < self.config.stacked_min_score:
+                continue
+            first = col.members[0]
+            # One tall box: its own (turned) reading may be better, as for a rotated line, unless both
+            # say the same letters and the column adds where its words break. Several boxes: the
+            # detector cut the column, and their own readings are fragments.
+            own_text, own_score, _ = results[first]
+            if len(col.members) == 1 and score <= own_score and _letters(text) != _letters(own_text):
+                continue
+            words, where = flat.words(text, pos)
+            results[first] = (words, score, where)
+            quads[first] = stacked.column_quad(col)
+            for k in col.members[1:]:
+                results[k] = ("", 0.0, ())
 
     def _upside_down(self, crops: list[np.ndarray]) -> list[bool]:
         """Direction classifier: True where a crop reads upside down with enough confidence."""
@@ -300,6 +335,11 @@ class OcrPipeline:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _letters(text: str) -> str:
+    """Letters and digits only, upper case: two readings that agree on these read the same."""
+    return "".join(c for c in text.upper() if c.isalnum())
 
 
 def _is_latin(c: str) -> bool:
