@@ -233,6 +233,19 @@ def reference_image(
     return out
 
 
+def one_colour_print(rgba: np.ndarray, ink: tuple[int, int, int], cloth: tuple[int, int, int]) -> np.ndarray:
+    """``rgba`` screen-printed in one colour on a cloth panel (RGBA, opaque): its darker half (Otsu on
+    luminance) becomes ``ink``, the rest stays cloth, as on a party shirt printed in a single colour."""
+    gray = cv2.cvtColor(rgba[:, :, :3], cv2.COLOR_BGR2GRAY)
+    inside = rgba[:, :, 3] > 127
+    level, _ = cv2.threshold(gray[inside].reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    m = rgba.shape[0] // 6
+    out = np.zeros((rgba.shape[0] + 2 * m, rgba.shape[1] + 2 * m, 4), np.uint8)
+    out[:, :] = (*cloth, 255)
+    out[m:-m, m:-m][inside & (gray <= level)] = (*ink, 255)
+    return out
+
+
 # --- scenes --------------------------------------------------------------------------------------
 
 

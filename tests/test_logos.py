@@ -125,6 +125,28 @@ def test_two_instances_found(detector: LogoDetector, logos: dict[str, np.ndarray
     assert any(_centre_in(f, a) for f in found) and any(_centre_in(f, b) for f in found)
 
 
+def test_one_colour_prints_and_black_and_white_photos(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
+    corners = [(300, 160), (580, 200), (560, 500), (310, 460)]
+    cases = {
+        # Dark ink on a white shirt (no colour at all), and on a red one (one hue where the logo has several).
+        "on white": gen.one_colour_print(logos["pdip"], (25, 25, 25), (225, 230, 235)),
+        "on red": gen.one_colour_print(logos["pdip"], (20, 10, 60), (40, 40, 200)),
+    }
+    for name, print_ in cases.items():
+        scene = _background(11)
+        box = _place(scene, print_, corners)
+        found = _detect(detector, _jpeg(scene))
+        assert [f.party for f in found] == ["pdip"], name
+        assert _centre_in(found[0], box), name
+        assert found[0].detail["colour_similarity"] is None, name  # colour could not tell, shapes did
+    # The coloured logo in a black-and-white photo: the colour check stands aside, nothing else moves.
+    scene = _background(12)
+    box = _place(scene, logos["gerindra"], corners)
+    gray = cv2.cvtColor(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    found = _detect(detector, gray)
+    assert [f.party for f in found] == ["gerindra"] and _centre_in(found[0], box)
+
+
 def test_registry_without_logos_does_nothing_fast() -> None:
     det = LogoDetector.from_config(None, load_registry(None), {})
     image = load_image(np.zeros((600, 800, 3), np.uint8))

@@ -53,6 +53,8 @@ class VerifyConfig:
     strong_min_coverage: float = 0.025  # ... and coverage
     min_colour_similarity: float = 0.28  # hue-saturation histogram intersection (coloured logos only)
     colour_min_chroma: float = 0.25  # mean saturation from which a reference counts as coloured
+    print_max_chroma: float = 0.12  # ... and below which the photo's logo region is a one-colour print
+    print_one_hue: float = 0.85  # ... as it is when this share of its colour is one hue, the logo's not
     candidate_ratio: float = 0.8  # a reference is verified only with min_distinctive matches below this ratio
     min_distinctive: int = 3
     max_clusters: int = 12  # Hough bins tried per reference (largest first)
@@ -393,7 +395,7 @@ def measure(
     inlier_ratio = inliers / max(inside_matches, inliers)
     inside_kp = int(_inside(quad, photo.xy.astype(np.float64)).sum())
     coverage = inliers / max(inside_kp, inliers)
-    edge, hue = _appearance(ref, hmat, colour, cfg.colour_min_chroma)
+    edge, hue = _appearance(ref, hmat, colour, cfg)
     return Measures(inliers, quad, disagreement, spread, inlier_ratio, coverage, edge, hue)
 
 
@@ -476,9 +478,11 @@ def _inside(quad: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 def _appearance(
-    ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, min_chroma: float
+    ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig
 ) -> tuple[float, float | None]:
-    """Warp the photo region back onto the reference thumbnail; compare edges, and colour if it has any."""
+    """Warp the photo region back onto the reference thumbnail; compare edges, and colour where both
+    have some: a coloured logo printed in one colour (a screen-printed shirt, a stencilled flag, a
+    photocopy) or seen in a black-and-white photo keeps its shapes but not its colours."""
     th, tw = ref.thumb.shape[:2]
     to_thumb = np.diag([tw / ref.width, th / ref.height, 1.0])
     to_colour = np.diag([colour.scale, colour.scale, 1.0])
@@ -488,9 +492,26 @@ def _appearance(
     )
     edge = _edge_similarity(ref.thumb_gradients, patch)
     hue = None
-    if ref.chroma >= min_chroma:
-        hue = float(np.minimum(ref.hist, hs_histogram(patch, ref.mask)).sum())
+    if ref.chroma >= cfg.colour_min_chroma:
+        hsv = cv2.cvtColor(patch, cv2.COLOR_BGR2HSV)
+        inside = ref.mask > 0
+        chroma = float(hsv[:, :, 1][inside].mean() / 255.0) if inside.any() else 0.0
+        seen = hs_histogram(patch, ref.mask)
+        # One hue (the cloth) where the logo has several: printed in one colour on coloured cloth.
+        one_colour = _one_hue(seen) >= cfg.print_one_hue > _one_hue(ref.hist)
+        if chroma >= cfg.print_max_chroma and not one_colour:
+            hue = float(np.minimum(ref.hist, seen).sum())
     return edge, hue
+
+
+def _one_hue(hist: np.ndarray) -> float:
+    """Share of a hue-saturation histogram's mass within its strongest three neighbouring hues (0-1)."""
+    hues = hist.sum(axis=1)
+    total = float(hues.sum())
+    if total <= 0:
+        return 0.0
+    window = hues + np.roll(hues, 1) + np.roll(hues, -1)
+    return float(window.max() / total)
 
 
 def _edge_similarity(ga: tuple[np.ndarray, np.ndarray], b: np.ndarray) -> float:
