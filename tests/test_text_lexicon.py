@@ -95,6 +95,15 @@ def test_short_abbreviation_with_party_word_fires(detector):
     assert any(f.party == "pks" for f in found)
 
 
+def test_exact_entry_beats_a_longer_fuzzy_one_on_the_same_words(detector):
+    # "PARTAI PPP" is two edits from "Partai PDI-P", a longer key: the exact reading must name PPP.
+    found = read(detector, "PARTAI PPP")
+    assert [(f.party, f.detail["match"]) for f in found] == [("ppp", "exact")]
+    # A longer phrase still wins over a shorter one inside it, fuzzy or not.
+    found = read(detector, "PARTAI G0LKAR")
+    assert [(f.party, f.label) for f in found] == [("golkar", "Partai Golkar")]
+
+
 def test_letter_spaced_abbreviation_matches(detector):
     found = read(detector, "P K S", "Caleg DPRD")
     assert any(f.party == "pks" for f in found)

@@ -362,8 +362,10 @@ class LexiconMatcher:
 
 
 def _resolve(hits: list[_Hit]) -> list[_Hit]:
-    """Keep the longest, closest hits that do not share a token (several entries may share one span)."""
-    hits.sort(key=lambda h: (-len(h.entry.key), h.distance, not h.entry.strong))
+    """Keep the hits covering the most words, closest first, that do not share a token (several entries
+    may share one span). On the same words an exact entry beats a longer fuzzy one ("PARTAI PPP" is
+    two edits from "Partai PDI-P")."""
+    hits.sort(key=lambda h: (-(h.end - h.start), h.distance, -len(h.entry.key), not h.entry.strong))
     taken: list[tuple[int, int]] = []
     kept: list[_Hit] = []
     for h in hits:
