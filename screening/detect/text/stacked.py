@@ -138,7 +138,7 @@ def lay_flat(bgr: np.ndarray, column: Column, height: int = 48) -> FlatColumn | 
     gaps = [nxt[0] - b for (_, b), nxt in itertools.pairwise(runs)]
     spacing = float(np.median(gaps))
     word_end = (*(g > spacing + 0.5 * letter for g in gaps), True)
-    gap = max(2, height // 8)
+    spacer = max(2, height // 8)  # between cells in the line (letter spacing as the recogniser expects it)
     pieces: list[np.ndarray] = []
     line_x: list[tuple[float, float]] = []
     column_y: list[tuple[float, float]] = []
@@ -152,13 +152,13 @@ def lay_flat(bgr: np.ndarray, column: Column, height: int = 48) -> FlatColumn | 
         cell = crop[r0:r1, c0:c1]
         cell_w = max(1, round(cell.shape[1] * height / max(1, cell.shape[0])))
         pieces.append(cv2.resize(cell, (cell_w, height), interpolation=cv2.INTER_AREA))
-        pieces.append(np.full((height, gap, 3), fill, np.uint8))
+        pieces.append(np.full((height, spacer, 3), fill, np.uint8))
         line_x.append((x, x + cell_w))
         column_y.append((a / len(rows), b / len(rows)))
-        x += cell_w + gap
-    margin = np.full((height, gap * 2, 3), fill, np.uint8)
+        x += cell_w + spacer
+    margin = np.full((height, spacer * 2, 3), fill, np.uint8)
     image = np.concatenate([margin, *pieces, margin], axis=1)
-    shift = 2 * gap
+    shift = 2 * spacer
     return FlatColumn(
         image,
         tuple((a + shift, b + shift) for a, b in line_x),
