@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from screening.image.load import DEFAULT_MAX_BYTES
+from screening.image.load import DEFAULT_MAX_BYTES, MB
 
 app = typer.Typer(
     help="Checks a photo before an ASN posts it, against the election-neutrality rules of SKB No. 2/2022.",
@@ -323,7 +323,7 @@ def batch(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     max_pixels: Annotated[int | None, typer.Option("--max-pixels", help="Refuse photos larger than this.")] = None,
     max_mb: Annotated[float, typer.Option("--max-mb", help="Refuse files larger than this many MB.")] = (
-        DEFAULT_MAX_BYTES / 1024 / 1024
+        DEFAULT_MAX_BYTES / MB
     ),
     no_thumbnails: Annotated[bool, typer.Option("--no-thumbnails", help="Store no thumbnails.")] = False,
     detectors: Annotated[
@@ -350,7 +350,7 @@ def batch(
         rescreen=rescreen,
         quiet=quiet,
         max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
-        max_bytes=int(max_mb * 1024 * 1024),
+        max_bytes=int(max_mb * MB),
         thumbnail_side=0 if no_thumbnails else 240,
         detectors=tuple(d.strip() for d in detectors.split(",") if d.strip()) if detectors is not None else None,
     )

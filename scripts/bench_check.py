@@ -36,8 +36,7 @@ GROUP = "face/group/face_recognition_obama_and_biden.jpg"
 
 def enrol_logos(reg: Path, total: int) -> None:
     """``total`` procedurally drawn party logo images (as scripts/eval_logos.py enrols them)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import eval_logos
+    import eval_logos  # beside this script, on sys.path (see the top)
 
     eval_logos.enrol_synthetic_logos(reg, total)
     print(f"registry: {total} logo images enrolled")

@@ -216,12 +216,13 @@ def eval_devset(args: argparse.Namespace) -> None:
         print(f"  photos without the logos flagged   {flagged}/{len(others)} = {flagged / max(len(others), 1):.1%}")
 
 
-PRINTS = {
-    # What a party logo looks like printed in one colour, or photographed in black and white.
-    "dark ink on a white shirt": lambda logo: gen.one_colour_print(logo, (25, 25, 25), (225, 230, 235)),
-    "dark ink on a red shirt": lambda logo: gen.one_colour_print(logo, (20, 10, 60), (40, 40, 200)),
-    "white ink on a black shirt": lambda logo: gen.one_colour_print(logo, (245, 245, 245), (35, 35, 35)),
-    "black-and-white photo": lambda logo: logo,  # the whole scene is turned grey below
+# What a party logo looks like printed in one colour (ink, cloth), or as printed but photographed in
+# black and white (None: the logo itself, the whole photo turned grey).
+PRINTS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]] | None] = {
+    "dark ink on a white shirt": ((25, 25, 25), (225, 230, 235)),
+    "dark ink on a red shirt": ((20, 10, 60), (40, 40, 200)),
+    "white ink on a black shirt": ((245, 245, 245), (35, 35, 35)),
+    "black-and-white photo": None,
 }
 
 
@@ -233,16 +234,17 @@ def eval_prints(args: argparse.Namespace) -> None:
         logos = synthetic_registry(root, args.logos)
         det = detector_for(root)
         print(f"one-colour prints and black-and-white photos, {args.logos} logo images, 300 px each:")
-        for name, make in PRINTS.items():
+        for name, colours in PRINTS.items():
             rng = np.random.default_rng(5)
             found = total = wrong = 0
             for party, variants in logos.items():
                 for logo in variants:
                     scene = gen.procedural_background(rng)
-                    box = gen.paste(scene, make(logo), rng, 300, bend=0.02, tilt=0.05)
+                    shown = logo if colours is None else gen.one_colour_print(logo, *colours)
+                    box = gen.paste(scene, shown, rng, 300, bend=0.02, tilt=0.05)
                     if box is None:
                         continue
-                    if name == "black-and-white photo":
+                    if colours is None:
                         scene = cv2.cvtColor(cv2.cvtColor(scene, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
                     got = det.detect(load_image(cv2.cvtColor(gen.finish(scene, rng), cv2.COLOR_BGR2RGB)))
                     total += 1

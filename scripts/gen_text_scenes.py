@@ -167,14 +167,18 @@ def background(rng: np.random.Generator, size: tuple[int, int] = SIZE) -> np.nda
 panel_min_h = [1]  # height of the smallest line of the last panel drawn (to keep text readable)
 
 
+def _cloth(rng: np.random.Generator) -> tuple[tuple[int, int, int], bool]:
+    """A random cloth or paper colour, and whether it is light enough to need dark ink."""
+    r, g, b = (int(c) for c in rng.integers(0, 256, 3))
+    return (r, g, b), 0.3 * r + 0.59 * g + 0.11 * b > 140
+
+
 def text_panel(
     lines: list[str], fonts: list[str], rng: np.random.Generator, text_h: int, vertical: bool = False
 ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """An RGBA panel (banner cloth, poster paper) with ``lines`` drawn centred; returns it and the
     bounding box of the text."""
-    bg = tuple(int(c) for c in rng.integers(0, 256, 3))
-    lum = 0.3 * bg[0] + 0.59 * bg[1] + 0.11 * bg[2]
-    dark = lum > 140
+    bg, dark = _cloth(rng)
     fg_choices = (
         [(10, 10, 10), (120, 0, 0), (0, 40, 120)] if dark else [(255, 255, 255), (255, 230, 0), (250, 250, 250)]
     )
@@ -213,9 +217,8 @@ def text_panel(
 def stacked_panel(word: str, fonts: list[str], rng: np.random.Generator, text_h: int) -> np.ndarray:
     """An RGBA strip (umbul-umbul, vertical shop sign) with ``word``'s letters upright, one under
     another, a blank letter's height between words."""
-    bg = tuple(int(c) for c in rng.integers(0, 256, 3))
-    lum = 0.3 * bg[0] + 0.59 * bg[1] + 0.11 * bg[2]
-    fg = (10, 10, 10) if lum > 140 else (255, 255, 255)
+    bg, dark = _cloth(rng)
+    fg = (10, 10, 10) if dark else (255, 255, 255)
     font = load_font(fonts, rng, text_h)
     letters = [font.getbbox(ch) if ch.strip() else None for ch in word]
     width = max(b[2] - b[0] for b in letters if b)
@@ -362,7 +365,7 @@ def render(registry: Registry, fonts: list[str], rng: np.random.Generator, categ
     else:
         lines = [_case(s, rng) for s in NEUTRAL_SIGNS[int(rng.integers(len(NEUTRAL_SIGNS)))]]
     scene = background(rng)
-    _H, W = scene.shape[:2]
+    H, W = scene.shape[:2]
     if style == "shirt":
         shirt(scene, lines, fonts, rng)
     elif style == "stacked":
@@ -370,7 +373,7 @@ def render(registry: Registry, fonts: list[str], rng: np.random.Generator, categ
         short = min(lines, key=len)
         lines = [short.upper() if len(short) <= 14 else max(short.split(), key=len).upper()]
         text_h = int(rng.uniform(26, 70))
-        panel = stacked_panel(lines[0], fonts, rng, min(text_h, int(0.8 * _H / (1.3 * len(lines[0]) + 1))))
+        panel = stacked_panel(lines[0], fonts, rng, min(text_h, int(0.8 * H / (1.3 * len(lines[0]) + 1))))
         covered = paste(scene, panel, rng, 4.0, 0.06, panel.shape[1])
         text_area = covered
     else:

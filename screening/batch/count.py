@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from screening.batch.magic import SNIFF_BYTES, Kind, sniff
+from screening.batch.magic import SNIFF_BYTES, Kind, is_plain_tar, sniff
 from screening.batch.sources import ArchiveCursor, folder_entries, is_document_zip, leaves_root, listed_paths
 
 # Extensions of the photos a camera or phone export holds: counted as one entry without opening the file.
@@ -138,10 +138,10 @@ class _Counter:
         kind = sniff(head)
         if kind is Kind.ZIP:
             self.zip(path)
-        elif kind is Kind.TAR and head[257:262] != b"ustar":  # gzip, bzip2 or xz: no index to read
-            self.result.compressed[os.path.realpath(path)] = size
-        elif kind is Kind.TAR:
+        elif kind is Kind.TAR and is_plain_tar(head):
             self.plain_tar(path)
+        elif kind is Kind.TAR:  # gzip, bzip2 or xz: no index to read
+            self.result.compressed[os.path.realpath(path)] = size
         else:
             self.add()
 

@@ -24,9 +24,14 @@ def sniff(head: bytes) -> Kind:
         return Kind.IMAGE
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return Kind.ZIP
-    if head[257:262] == b"ustar" or head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00":
+    if is_plain_tar(head) or head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00":
         return Kind.TAR
     return Kind.OTHER
+
+
+def is_plain_tar(head: bytes) -> bool:
+    """An uncompressed tar (its headers can be read without decompressing anything)."""
+    return head[257:262] == b"ustar"
 
 
 def is_image(head: bytes) -> bool:

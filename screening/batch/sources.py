@@ -24,11 +24,11 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from screening.batch.magic import SNIFF_BYTES, Kind, sniff
+from screening.image.load import MB
 
 ARCHIVE_SEP = "!/"  # "photos/export.zip!/day1/IMG_1.jpg": a member of an archive found inside a folder
 MAX_RATIO = 200.0  # uncompressed/compressed; JPEGs are ~1, flat PNG/BMP stay well under this
 RATIO_FLOOR = 1 << 20  # the ratio test starts at 1 MiB uncompressed (tiny files compress freely)
-_MB = 1024 * 1024  # as --max-mb counts them, so "--max-mb 200" reads back as "the limit of 200 MB"
 
 
 class SourceError(Exception):
@@ -97,7 +97,7 @@ class Entry:
         """The whole file, refusing more than ``max_bytes`` (the declared size of an archive member may lie)."""
         head = self.head()
         if self.size is not None and self.size > max_bytes:
-            raise SourceError("too_large", f"{self.size / _MB:.1f} MB is over the limit of {max_bytes / _MB:.0f} MB")
+            raise SourceError("too_large", f"{self.size / MB:.1f} MB is over the limit of {max_bytes / MB:.0f} MB")
         assert self._stream is not None
         try:
             rest = _read_upto(self._stream, max_bytes + 1 - len(head))
@@ -105,7 +105,7 @@ class Entry:
             raise SourceError("read_error", f"cannot read: {type(exc).__name__}: {exc}") from exc
         data = head + rest
         if len(data) > max_bytes:
-            raise SourceError("too_large", f"more than the limit of {max_bytes / _MB:.0f} MB")
+            raise SourceError("too_large", f"more than the limit of {max_bytes / MB:.0f} MB")
         return data
 
     def close(self) -> None:
@@ -316,7 +316,7 @@ def iter_zip(path: Path, source: str, *, prefix: str = "") -> Iterator[Entry]:
                 continue
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
-                msg = f"compression ratio {ratio:.0f}:1 ({info.file_size / 1e6:.0f} MB declared): a zip bomb"
+                msg = f"compression ratio {ratio:.0f}:1 ({info.file_size / MB:.0f} MB declared): a zip bomb"
                 yield Entry(key, info.file_size, error=SourceError("zip_bomb", msg))
                 continue
             entry = Entry(key, info.file_size, opener=lambda info=info: zf.open(info))

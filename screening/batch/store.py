@@ -302,9 +302,6 @@ class ResultStore:
         out += [("skipped", *r) for r in self.db.execute("SELECT * FROM skipped ORDER BY source, member")]
         return out
 
-    def skipped_rows(self) -> Iterator[sqlite3.Row]:
-        yield from self.db.execute("SELECT * FROM skipped ORDER BY source, member")
-
     def skipped_reasons(self) -> list[tuple[str, int]]:
         """Why files were skipped, with how many each, most frequent first."""
         query = "SELECT reason, COUNT(*) FROM skipped GROUP BY reason ORDER BY 2 DESC"

@@ -54,7 +54,8 @@ def extension_for(data: bytes) -> str:
 
 
 DEFAULT_MAX_PIXELS = 100_000_000  # 100 MP: larger than any camera photo, smaller than a bomb
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+MB = 1024 * 1024  # as --max-mb counts them, so "--max-mb 200" reads back as "the limit is 200 MB"
+DEFAULT_MAX_BYTES = 200 * MB
 DEFAULT_WORK_SIDE = 1600
 
 
@@ -137,7 +138,7 @@ def _decode(data: bytes, opts: LoadOptions, path: str | None, sha256: str | None
     if not data:
         raise EmptyInputError("the file is empty (0 bytes)")
     if len(data) > opts.max_bytes:
-        raise ImageTooLargeError(f"the file is {len(data) / 1e6:.0f} MB; the limit is {opts.max_bytes / 1e6:.0f} MB")
+        raise ImageTooLargeError(f"the file is {len(data) / MB:.0f} MB; the limit is {opts.max_bytes / MB:.0f} MB")
     digest = sha256 or hashlib.sha256(data).hexdigest()
     try:
         with warnings.catch_warnings():
@@ -166,7 +167,7 @@ def _read_file(path: Path, opts: LoadOptions) -> bytes:
     if path.is_dir():
         raise ImageError(f"{path} is a folder; use 'screening batch' for folders")
     if size > opts.max_bytes:
-        raise ImageTooLargeError(f"the file is {size / 1e6:.0f} MB; the limit is {opts.max_bytes / 1e6:.0f} MB")
+        raise ImageTooLargeError(f"the file is {size / MB:.0f} MB; the limit is {opts.max_bytes / MB:.0f} MB")
     try:
         return path.read_bytes()
     except OSError as exc:

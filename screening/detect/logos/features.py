@@ -131,12 +131,15 @@ def _foreground_mask(bgr: np.ndarray) -> np.ndarray:
     return mask
 
 
-def hs_histogram(bgr: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """Normalised hue-saturation histogram (18 x 4 bins, weak saturations dropped so greys do not vote)."""
+def colour_of(bgr: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, float]:
+    """The colour of the ``mask`` (uint8 0/255) part of ``bgr``: its normalised hue-saturation histogram
+    (18 x 4 bins, weak saturations dropped so greys do not vote) and its mean saturation (0-1)."""
     hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
     hist = cv2.calcHist([hsv], [0, 1], mask, [18, 4], [0, 180, 40, 256])
     total = float(hist.sum())
-    return (hist / total).astype(np.float32) if total > 0 else hist.astype(np.float32)
+    inside = mask > 0
+    chroma = float(hsv[:, :, 1][inside].mean() / 255.0) if inside.any() else 0.0
+    return (hist / total if total > 0 else hist).astype(np.float32), chroma
 
 
 def describe_reference(bgr: np.ndarray) -> ReferenceFeatures:
@@ -157,9 +160,7 @@ def describe_reference(bgr: np.ndarray) -> ReferenceFeatures:
     tf = THUMB_SIDE / max(cw, ch)
     thumb = cv2.resize(canon, (max(4, round(cw * tf)), max(4, round(ch * tf))), interpolation=cv2.INTER_AREA)
     mask = _foreground_mask(thumb)
-    hsv = cv2.cvtColor(thumb, cv2.COLOR_BGR2HSV)
-    chroma = float(hsv[:, :, 1][mask > 0].mean() / 255.0) if (mask > 0).any() else 0.0
-    return ReferenceFeatures(features, cw, ch, thumb, mask, hs_histogram(thumb, mask), chroma)
+    return ReferenceFeatures(features, cw, ch, thumb, mask, *colour_of(thumb, mask))
 
 
 def _views() -> list[tuple[np.ndarray, tuple[float, ...]]]:

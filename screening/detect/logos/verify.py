@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from screening.detect.logos.features import Features, ReferenceFeatures, gradients, hs_histogram
+from screening.detect.logos.features import Features, ReferenceFeatures, colour_of, gradients
 from screening.detect.logos.index import LogoIndex, Matches
 
 
@@ -493,10 +493,7 @@ def _appearance(
     edge = _edge_similarity(ref.thumb_gradients, patch)
     hue = None
     if ref.chroma >= cfg.colour_min_chroma:
-        hsv = cv2.cvtColor(patch, cv2.COLOR_BGR2HSV)
-        inside = ref.mask > 0
-        chroma = float(hsv[:, :, 1][inside].mean() / 255.0) if inside.any() else 0.0
-        seen = hs_histogram(patch, ref.mask)
+        seen, chroma = colour_of(patch, ref.mask)
         # One hue (the cloth) where the logo has several: printed in one colour on coloured cloth.
         one_colour = _one_hue(seen) >= cfg.print_one_hue > _one_hue(ref.hist)
         if chroma >= cfg.print_max_chroma and not one_colour:
