@@ -251,7 +251,9 @@ def _instances_of(
         if len(out) >= cfg.max_instances_per_reference:
             break
         members = members[~used[members]]
-        if len(members) < cfg.min_votes:
+        # Votes count distinct points: a bin filled by one scene blob matched to several logo points
+        # (or the reverse) is a chance agreement, and fitting it is most of verification's time.
+        if len(members) < cfg.min_votes or _distinct_points(rxy[members], qxy[members]) < cfg.min_votes:
             continue
         size = float(np.median(scale[members])) * votes.side
         thr = float(np.clip(cfg.reproj_fraction * size, 2.5, 24.0))
@@ -280,25 +282,19 @@ def _hough(votes: Votes, min_votes: int, max_clusters: int) -> list[np.ndarray]:
     ab = np.floor(ad)
     ab2 = ab + np.where(ad - ab >= 0.5, 1, -1)
     px, py = votes.centre[:, 0], votes.centre[:, 1]
-    keys = []
-    ids = []
-    for sbin in (sb, sb2):
-        unit = 0.5 * votes.side * np.power(2.0, sbin + 0.5)
-        fx, fy = px / unit, py / unit
-        xb, yb = np.floor(fx), np.floor(fy)
-        xb2 = xb + np.where(fx - xb >= 0.5, 1, -1)
-        yb2 = yb + np.where(fy - yb >= 0.5, 1, -1)
-        for abin in (ab, ab2):
-            for xbin in (xb, xb2):
-                for ybin in (yb, yb2):
-                    # One int64 per bin (scale and angle bins in the high bits, 20 bits per position
-                    # bin): a 1-D unique is several times faster than unique rows.
-                    code = (sbin + 64) * 12 + np.mod(abin, 12)
-                    keys.append((code.astype(np.int64) << 40) | ((xbin.astype(np.int64) + (1 << 19)) << 20)
-                                | (ybin.astype(np.int64) + (1 << 19)))  # fmt: skip
-                    ids.append(np.arange(n))
-    allkeys = np.concatenate(keys)
-    allids = np.concatenate(ids)
+    # Every combination of the two bins per dimension at once, laid out (scale, angle, x, y, match).
+    sbin = np.stack([sb, sb2])[:, None, None, None]
+    abin = np.stack([ab, ab2])[None, :, None, None]
+    unit = 0.5 * votes.side * np.power(2.0, np.stack([sb, sb2]) + 0.5)
+    fx, fy = px / unit, py / unit
+    xb, yb = np.floor(fx), np.floor(fy)
+    xbin = np.stack([xb, xb + np.where(fx - xb >= 0.5, 1, -1)], axis=1)[:, None, :, None]
+    ybin = np.stack([yb, yb + np.where(fy - yb >= 0.5, 1, -1)], axis=1)[:, None, None, :]
+    # One int64 per bin (scale and angle bins in the high bits, 20 bits per position bin): a 1-D
+    # unique is several times faster than unique rows.
+    code = ((sbin + 64) * 12 + np.mod(abin, 12)).astype(np.int64)
+    allkeys = ((code << 40) | ((xbin.astype(np.int64) + (1 << 19)) << 20) | (ybin.astype(np.int64) + (1 << 19))).ravel()
+    allids = np.tile(np.arange(n), 16)
     _, inverse, counts = np.unique(allkeys, return_inverse=True, return_counts=True)
     order = np.argsort(-counts)
     clusters: list[np.ndarray] = []
@@ -328,7 +324,9 @@ def _fits(
     pred = rxy @ a[:, :2].T + a[:, 2]
     recruited = free & (np.linalg.norm(pred - qxy, axis=1) < thr * 2.5)
     idx = np.nonzero(recruited)[0]
-    if _distinct(qxy[idx], 1.5) < min_inliers:  # no model fitted to these could explain enough points
+    # No model fitted to these could explain enough distinct points. Chance clusters mostly fail here,
+    # on the reference side (several photo blobs matched to one logo point): RANSAC need not run.
+    if _distinct_points(rxy[idx], qxy[idx]) < min_inliers:
         return
     hmat, _ = cv2.findHomography(rxy[idx], qxy[idx], cv2.RANSAC, thr, maxIters=500, confidence=0.995)
     if hmat is not None and np.all(np.isfinite(hmat)) and abs(hmat[2, 2]) > 1e-9:
@@ -351,6 +349,12 @@ def _distinct(points: np.ndarray, cell: float) -> int:
     return len(np.unique(np.round(points / cell).astype(np.int64), axis=0))
 
 
+def _distinct_points(rxy: np.ndarray, qxy: np.ndarray) -> int:
+    """How many distinct points matches pair, counted on both sides: one scene blob matched by several
+    reference levels is one point, as are several scene blobs matched to one logo point."""
+    return min(_distinct(rxy, 3.0), _distinct(qxy, 1.5))
+
+
 @dataclass(frozen=True)
 class Measures:
     """Evidence for one fitted candidate, before thresholds."""
@@ -371,8 +375,7 @@ def measure(
 ) -> Measures | None:  # fmt: skip
     """Measure a fitted candidate; ``None`` when its geometry is impossible for a printed logo."""
     w, h = ref.width, ref.height
-    # Distinct points on both sides: one scene blob matched by several reference levels is one point.
-    inliers = min(_distinct(rxy[inl], 3.0), _distinct(qxy[inl], 1.5))
+    inliers = _distinct_points(rxy[inl], qxy[inl])
     if inliers < 4:
         return None
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
