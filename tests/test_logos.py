@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 from screening.detect.logos.detector import LogoDetector
+from screening.detect.logos.features import extract
+from screening.detect.logos.index import SWAPPED
 from screening.findings import FindingKind
 from screening.image import load_image
 from screening.registry import init_registry, load_registry
@@ -131,6 +133,8 @@ def test_one_colour_prints_and_black_and_white_photos(detector: LogoDetector, lo
         # Dark ink on a white shirt (no colour at all), and on a red one (one hue where the logo has several).
         "on white": gen.one_colour_print(logos["pdip"], (25, 25, 25), (225, 230, 235)),
         "on red": gen.one_colour_print(logos["pdip"], (20, 10, 60), (40, 40, 200)),
+        # White ink on a black shirt: light and dark swapped, found by the index's swapped query.
+        "white on black": gen.one_colour_print(logos["pdip"], (235, 235, 235), (25, 25, 25)),
     }
     for name, print_ in cases.items():
         scene = _background(11)
@@ -139,12 +143,29 @@ def test_one_colour_prints_and_black_and_white_photos(detector: LogoDetector, lo
         assert [f.party for f in found] == ["pdip"], name
         assert _centre_in(found[0], box), name
         assert found[0].detail["colour_similarity"] is None, name  # colour could not tell, shapes did
+        assert found[0].detail["light_dark_swapped"] is (name == "white on black"), name
     # The coloured logo in a black-and-white photo: the colour check stands aside, nothing else moves.
     scene = _background(12)
     box = _place(scene, logos["gerindra"], corners)
     gray = cv2.cvtColor(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     found = _detect(detector, gray)
     assert [f.party for f in found] == ["gerindra"] and _centre_in(found[0], box)
+
+
+def test_light_dark_swap_permutes_the_descriptor_cells() -> None:
+    """What the index's swapped query rests on: SIFT of the light-dark swapped image finds the same
+    keypoints turned half a circle, with the descriptor's 4 x 4 cells turned half a circle."""
+    gray = cv2.cvtColor(gen.reference_image(gen.make_logo("pkb", "PKB")), cv2.COLOR_BGR2GRAY)
+    a, b = extract(gray), extract(255 - gray)
+    assert len(a) > 50 and len(a) == len(b)
+    # A keypoint may carry several orientations: its twin is the one at the same place turned 180 degrees.
+    turn = np.abs(np.mod(b.angle[None] - a.angle[:, None], 360.0) - 180.0)
+    gap = np.linalg.norm(a.xy[:, None] - b.xy[None], axis=2) + turn
+    twin = gap.argmin(axis=1)
+    same = gap[np.arange(len(a)), twin] < 0.01
+    assert same.mean() > 0.95
+    assert np.allclose(a.desc[same][:, SWAPPED], b.desc[twin[same]], atol=0.01)  # SIFT rounds to bytes
+    assert not np.allclose(a.desc[same], b.desc[twin[same]], atol=0.01)
 
 
 def test_registry_without_logos_does_nothing_fast() -> None:
@@ -283,7 +304,7 @@ def test_pose_hypotheses_need_agreeing_matches(detector: LogoDetector) -> None:
 
     index = detector.index
     ref = 0
-    rows = np.nonzero(index.ref == ref)[0]
+    rows = np.nonzero(index.ref[: len(index)] == ref)[0]  # as described, not the swapped rows
     ref_feats = index.references[ref].features
     centre = np.array([ref_feats.width / 2, ref_feats.height / 2])
     rng = np.random.default_rng(0)

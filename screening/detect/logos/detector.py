@@ -66,6 +66,7 @@ class LogoConfig:
     ratio: float = 0.9  # best / best competing neighbour distance (party-aware ratio test)
     flann_checks: int = 16
     flann_trees: int = 4
+    swapped: bool = True  # also search for logos printed with light and dark swapped (white ink, dark cloth)
     overlap: float = 0.3  # overlapping instances (any party) keep only the best
     bands: int = 2  # horizontal bands the photo is described in (fixed, so results never depend on threads)
     band_overlap: int = 40  # detection pixels each band reaches into its neighbours
@@ -111,7 +112,9 @@ class LogoDetector:
                     refs.append(
                         Reference(party.id, rel, reference_features(registry.root, rel, registry.file_sha256(rel)))
                     )
-        self.index = LogoIndex(refs, trees=self.config.flann_trees, checks=self.config.flann_checks)
+        self.index = LogoIndex(
+            refs, trees=self.config.flann_trees, checks=self.config.flann_checks, swapped=self.config.swapped
+        )
 
     @classmethod
     def from_config(cls, runtime: Any, registry: Registry, config: dict[str, Any]) -> LogoDetector:
@@ -162,6 +165,7 @@ class LogoDetector:
             box = Box.from_points(inst.quad, gray.shape[1], gray.shape[0]).scaled(to_original)
             detail = {
                 "reference": ref.file,
+                "light_dark_swapped": ref.swapped,  # printed in the reference's negative (white ink on dark)
                 "inliers": inst.inliers,
                 "inlier_ratio": round(inst.inlier_ratio, 3),
                 "coverage": round(inst.coverage, 3),
@@ -241,6 +245,9 @@ class LogoDetector:
         """Working-copy windows worth a closer look, with the enlargement each is described at: around
         the strongest unexplained pose hypotheses (see :func:`verify.hypotheses`), one per place."""
         cfg = self.config
+        # Only logos as enrolled get a closer look: the swapped search's chance agreements would add
+        # windows (the costliest stage on busy photos) for the rare small print in negative.
+        matches = matches.where(matches.ref < self.index.plain)
         if cfg.zoom_windows <= 0 or len(matches.q) < cfg.zoom_min_matches:
             return []
         hyps = hypotheses(

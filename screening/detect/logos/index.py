@@ -6,6 +6,18 @@ linearly as one matcher per reference would. The ratio test compares the best ne
 best *competing* one: a neighbour from another party, or from elsewhere in the same reference image.
 Neighbours that are the same logo point (another pyramid level, another image of the same party)
 do not compete, otherwise a party enrolled with three images would veto its own matches.
+
+Logos printed with light and dark swapped (white ink on a black shirt) are searched for too, at no
+extra description cost: swapping light and dark negates every gradient, so SIFT finds the same
+keypoints turned half a circle, with the original descriptor's 4 x 4 grid of cells turned half a
+circle (orientation bins, measured from the keypoint's own orientation, stay put; RootSIFT keeps the
+permutation). The photo's descriptors, so permuted, are searched in the same index as a second query
+with its own ratio test; their matches point at "swapped" rows (the reference rows offset by
+``len(index)``, turned half a circle) of "swapped" references (the references offset by their
+number), which verification treats as references of their own: a print is one way or the other, and
+chance matches of the other way must not dilute its evidence. Mixing swapped rows into the one
+search instead lost 7 of 445 synthetic logos, small ones mostly: every true match then met twice
+the competitors.
 """
 
 from __future__ import annotations
@@ -22,6 +34,8 @@ from screening.detect.logos.features import REF_SIDE, Features, ReferenceFeature
 _FLANN_KDTREE = 1
 _INDEX_SEED = 20240214
 SAME_POINT_RADIUS = 0.04 * REF_SIDE  # canonical pixels within which two reference keypoints are "the same point"
+# Where each descriptor value goes when light and dark swap: cell (row, col) -> (3 - row, 3 - col).
+SWAPPED = np.arange(128).reshape(4, 4, 8)[::-1, ::-1, :].reshape(-1)
 
 
 @dataclass(frozen=True)
@@ -31,14 +45,15 @@ class Reference:
     party: str
     file: str  # path inside the registry
     features: ReferenceFeatures
+    swapped: bool = False  # searched for with light and dark swapped (see the module docstring)
 
 
 @dataclass(frozen=True)
 class Matches:
     """Tentative correspondences that passed the ratio test (one per photo keypoint).
 
-    ``q`` indexes the photo features, ``r`` the stacked reference features, ``ref`` the reference
-    image, ``ratio`` is best / competing distance (lower is more distinctive).
+    ``q`` indexes the photo features, ``r`` the rows of :attr:`LogoIndex.xy` (swapped rows included),
+    ``ref`` the reference image, ``ratio`` is best / competing distance (lower is more distinctive).
     """
 
     q: np.ndarray
@@ -46,13 +61,22 @@ class Matches:
     ref: np.ndarray
     ratio: np.ndarray
 
+    def where(self, keep: np.ndarray) -> Matches:
+        """The matches selected by the boolean mask ``keep``."""
+        return Matches(self.q[keep], self.r[keep], self.ref[keep], self.ratio[keep])
+
 
 class LogoIndex:
     """Stacked reference descriptors plus who owns each row; thread-safe queries."""
 
-    def __init__(self, references: list[Reference], *, trees: int = 4, checks: int = 48, neighbours: int = 4) -> None:
+    def __init__(
+        self, references: list[Reference], *, trees: int = 4, checks: int = 48, neighbours: int = 4,
+        swapped: bool = True,
+    ) -> None:  # fmt: skip
         self.checks = checks
         self.neighbours = neighbours
+        self.swapped = swapped
+        self.plain = len(references)  # reference ids from here on are the swapped ones
         feats = [r.features.features for r in references]
         self.xy = np.concatenate([f.xy for f in feats]) if feats else np.zeros((0, 2), np.float32)
         self.size = np.concatenate([f.size for f in feats]) if feats else np.zeros(0, np.float32)
@@ -74,6 +98,13 @@ class LogoIndex:
         parties = sorted({r.party for r in references})
         party_code = {p: i for i, p in enumerate(parties)}
         self.party = np.array([party_code[references[i].party] for i in self.ref], np.int32)
+        if swapped:  # rows len(self) .. 2 len(self) - 1: the same keypoints, light and dark swapped
+            self.xy = np.concatenate([self.xy, self.xy])
+            self.size = np.concatenate([self.size, self.size])
+            self.angle = np.concatenate([self.angle, np.mod(self.angle + 180.0, 360.0)]).astype(np.float32)
+            self.ref = np.concatenate([self.ref, self.ref + len(self.references)])
+            self.references += [dataclasses.replace(r, swapped=True) for r in self.references]
+            self.party = np.concatenate([self.party, self.party])
         self._trees = trees
         self._local = threading.local()
 
@@ -97,12 +128,19 @@ class LogoIndex:
             self._flann()
 
     def query(self, photo: Features, ratio: float) -> Matches:
-        """Match photo descriptors against every reference at once and keep distinctive matches."""
-        empty = Matches(*(np.zeros(0, np.int32) for _ in range(3)), np.zeros(0, np.float32))
+        """Match photo descriptors against every reference at once and keep distinctive matches, as
+        they are and, when the index has swapped rows, with light and dark swapped."""
         if len(photo) == 0 or len(self) < 2:
-            return empty
+            return Matches(*(np.zeros(0, np.int32) for _ in range(3)), np.zeros(0, np.float32))
+        parts = [self._query(photo.desc, ratio, 0)]
+        if self.swapped:
+            parts.append(self._query(np.ascontiguousarray(photo.desc[:, SWAPPED]), ratio, len(self)))
+        return Matches(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(Matches)))
+
+    def _query(self, desc: np.ndarray, ratio: float, offset: int) -> Matches:
+        """One search: the ratio test over the neighbours of ``desc``; rows returned ``offset`` on."""
         k = min(self.neighbours, len(self))
-        idx, dist = self._flann().knnSearch(photo.desc, k, params={"checks": self.checks})
+        idx, dist = self._flann().knnSearch(desc, k, params={"checks": self.checks})
         idx = idx.astype(np.int64)
         valid = idx >= 0
         idx = np.where(valid, idx, 0)
@@ -132,5 +170,5 @@ class LogoIndex:
             rs.append(idx[q, j])
             ratios.append(d[q, j] / second[q])
         q = np.concatenate(qs).astype(np.int32)
-        r = np.concatenate(rs).astype(np.int32)
+        r = (np.concatenate(rs) + offset).astype(np.int32)
         return Matches(q, r, self.ref[r].astype(np.int32), np.concatenate(ratios).astype(np.float32))
