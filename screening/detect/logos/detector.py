@@ -213,20 +213,9 @@ class LogoDetector:
             return feats, self.index.query(feats, cfg.ratio)
 
         parts = self._map(band, range(n))
-        offsets = np.cumsum([0] + [len(f) for f, _ in parts])
-        photo = Features(
-            np.concatenate([f.xy for f, _ in parts]),
-            np.concatenate([f.size for f, _ in parts]),
-            np.concatenate([f.angle for f, _ in parts]),
-            np.concatenate([f.desc for f, _ in parts]),
-        )
-        matches = Matches(
-            np.concatenate([m.q + off for (_, m), off in zip(parts, offsets[:-1], strict=True)]).astype(np.int32),
-            np.concatenate([m.r for _, m in parts]),
-            np.concatenate([m.ref for _, m in parts]),
-            np.concatenate([m.ratio for _, m in parts]),
-        )
-        return photo, matches
+        offsets = np.cumsum([0] + [len(f) for f, _ in parts[:-1]])
+        photo = Features.join([f for f, _ in parts])
+        return photo, Matches.join([m for _, m in parts], [int(off) for off in offsets])
 
     def _map(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
         """``fn`` over ``items``, on the detector's threads when it has more than one (always those:

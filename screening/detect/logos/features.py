@@ -42,6 +42,18 @@ class Features:
         return int(self.xy.shape[0])
 
     @staticmethod
+    def join(parts: list[Features]) -> Features:
+        """Several feature sets as one, in order (pyramid levels, views, bands)."""
+        if not parts:
+            return Features.empty()
+        return Features(
+            np.concatenate([p.xy for p in parts]).astype(np.float32, copy=False),
+            np.concatenate([p.size for p in parts]).astype(np.float32, copy=False),
+            np.concatenate([p.angle for p in parts]).astype(np.float32, copy=False),
+            np.concatenate([p.desc for p in parts]).astype(np.float32, copy=False),
+        )
+
+    @staticmethod
     def empty() -> Features:
         return Features(
             np.zeros((0, 2), np.float32),
@@ -156,7 +168,7 @@ def describe_reference(bgr: np.ndarray) -> ReferenceFeatures:
     parts: list[Features] = []
     for view, levels in _views():
         parts += _describe_view(gray, view, levels, pad, max(cw, ch))
-    features = _stack(parts)
+    features = Features.join(parts)
     tf = THUMB_SIDE / max(cw, ch)
     thumb = cv2.resize(canon, (max(4, round(cw * tf)), max(4, round(ch * tf))), interpolation=cv2.INTER_AREA)
     mask = _foreground_mask(thumb)
@@ -207,17 +219,6 @@ def _describe_view(
         size = feats.size / s / np.sqrt(det)
         out.append(Features(pts.astype(np.float32), size.astype(np.float32), angle.astype(np.float32), feats.desc))
     return out
-
-
-def _stack(parts: list[Features]) -> Features:
-    if not parts:
-        return Features.empty()
-    return Features(
-        np.concatenate([p.xy for p in parts]).astype(np.float32),
-        np.concatenate([p.size for p in parts]).astype(np.float32),
-        np.concatenate([p.angle for p in parts]).astype(np.float32),
-        np.concatenate([p.desc for p in parts]).astype(np.float32),
-    )
 
 
 # --- cache ---------------------------------------------------------------------------------------

@@ -65,6 +65,22 @@ class Matches:
         """The matches selected by the boolean mask ``keep``."""
         return Matches(self.q[keep], self.r[keep], self.ref[keep], self.ratio[keep])
 
+    @staticmethod
+    def empty() -> Matches:
+        return Matches(*(np.zeros(0, np.int32) for _ in range(3)), np.zeros(0, np.float32))
+
+    @staticmethod
+    def join(parts: list[Matches], q_offsets: list[int] | None = None) -> Matches:
+        """The matches of several searches as one; ``q_offsets`` shifts each part's photo indices
+        (parts searched from different photo feature sets, e.g. bands)."""
+        shifts = q_offsets or [0] * len(parts)
+        return Matches(
+            np.concatenate([p.q + off for p, off in zip(parts, shifts, strict=True)]).astype(np.int32),
+            np.concatenate([p.r for p in parts]).astype(np.int32),
+            np.concatenate([p.ref for p in parts]).astype(np.int32),
+            np.concatenate([p.ratio for p in parts]).astype(np.float32),
+        )
+
 
 class LogoIndex:
     """Stacked reference descriptors plus who owns each row; thread-safe queries."""
@@ -75,38 +91,35 @@ class LogoIndex:
     ) -> None:  # fmt: skip
         self.checks = checks
         self.neighbours = neighbours
-        self.swapped = swapped
         self.plain = len(references)  # reference ids from here on are the swapped ones
-        feats = [r.features.features for r in references]
-        self.xy = np.concatenate([f.xy for f in feats]) if feats else np.zeros((0, 2), np.float32)
-        self.size = np.concatenate([f.size for f in feats]) if feats else np.zeros(0, np.float32)
-        self.angle = np.concatenate([f.angle for f in feats]) if feats else np.zeros(0, np.float32)
-        self.desc = (
-            np.ascontiguousarray(np.concatenate([f.desc for f in feats])) if feats else np.zeros((0, 128), np.float32)
-        )
-        self.ref = (
-            np.concatenate([np.full(len(f), i, np.int32) for i, f in enumerate(feats)])
-            if feats
-            else np.zeros(0, np.int32)
-        )
+        plain = Features.join([r.features.features for r in references])
+        self.desc = np.ascontiguousarray(plain.desc)
+        owner = np.repeat(np.arange(len(references), dtype=np.int32), [len(r.features.features) for r in references])
+        party_code = {p: i for i, p in enumerate(sorted({r.party for r in references}))}
+        party = np.array([party_code[r.party] for r in references], np.int32)[owner]
         # The stacked arrays are what matching reads: the references keep everything else, not a
         # second copy of their descriptors (~0.9 MB per logo image).
         self.references = [
             dataclasses.replace(r, features=dataclasses.replace(r.features, features=Features.empty()))
             for r in references
         ]
-        parties = sorted({r.party for r in references})
-        party_code = {p: i for i, p in enumerate(parties)}
-        self.party = np.array([party_code[references[i].party] for i in self.ref], np.int32)
-        if swapped:  # rows len(self) .. 2 len(self) - 1: the same keypoints, light and dark swapped
-            self.xy = np.concatenate([self.xy, self.xy])
-            self.size = np.concatenate([self.size, self.size])
-            self.angle = np.concatenate([self.angle, np.mod(self.angle + 180.0, 360.0)]).astype(np.float32)
-            self.ref = np.concatenate([self.ref, self.ref + len(self.references)])
+        # With the swapped search, rows len(self) .. 2 len(self) - 1 are the same keypoints turned half a
+        # circle, owned by the swapped references (ids len(references) on).
+        copies = 2 if swapped else 1
+        self.xy = np.tile(plain.xy, (copies, 1))
+        self.size = np.tile(plain.size, copies)
+        self.angle = np.concatenate([plain.angle, np.mod(plain.angle + 180.0, 360.0)][:copies]).astype(np.float32)
+        self.ref = np.concatenate([owner, owner + self.plain][:copies])
+        self.party = np.tile(party, copies)
+        if swapped:
             self.references += [dataclasses.replace(r, swapped=True) for r in self.references]
-            self.party = np.concatenate([self.party, self.party])
         self._trees = trees
         self._local = threading.local()
+
+    @property
+    def swapped(self) -> bool:
+        """Whether photos are also searched with light and dark swapped (swapped references follow)."""
+        return len(self.references) > self.plain
 
     def __len__(self) -> int:
         return int(self.desc.shape[0])
@@ -131,11 +144,11 @@ class LogoIndex:
         """Match photo descriptors against every reference at once and keep distinctive matches, as
         they are and, when the index has swapped rows, with light and dark swapped."""
         if len(photo) == 0 or len(self) < 2:
-            return Matches(*(np.zeros(0, np.int32) for _ in range(3)), np.zeros(0, np.float32))
+            return Matches.empty()
         parts = [self._query(photo.desc, ratio, 0)]
         if self.swapped:
             parts.append(self._query(np.ascontiguousarray(photo.desc[:, SWAPPED]), ratio, len(self)))
-        return Matches(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(Matches)))
+        return Matches.join(parts)
 
     def _query(self, desc: np.ndarray, ratio: float, offset: int) -> Matches:
         """One search: the ratio test over the neighbours of ``desc``; rows returned ``offset`` on."""
