@@ -221,20 +221,22 @@ def test_index_queries_are_identical_in_every_thread(detector: LogoDetector) -> 
     depend on which thread or batch worker screened a photo."""
     import threading
 
-    index = detector.index  # one index over every reference
+    index = detector.index  # one index over every reference (two forests: as enrolled, prints)
     queries = np.random.default_rng(3).random((1500, 128), dtype=np.float32)
-    answers: list[np.ndarray] = []
+    answers: list[list[np.ndarray]] = []
 
     def ask(other_work: int) -> None:
         cv2.randu(np.empty(other_work, np.float32), 0, 1)  # what ran before advanced this thread's RNG
-        answers.append(index._flann().knnSearch(queries, 2, params={"checks": index.checks})[0])
+        forests = index._forests()
+        answers.append([forest.knnSearch(queries, 2, params={"checks": index.checks})[0] for _, forest in forests])
 
     threads = [threading.Thread(target=ask, args=(n,)) for n in (1, 1000, 77)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert all(np.array_equal(a, answers[0]) for a in answers)
+    assert len(answers) == 3 and len(answers[0]) == 2
+    assert all(np.array_equal(a, b) for other in answers for a, b in zip(other, answers[0], strict=True))
 
 
 def test_repeated_calls_give_identical_findings(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
@@ -277,7 +279,9 @@ def test_waving_flag_needs_the_affine_model(
         yield from itertools.islice(fits(*args, **kwargs), 1)
 
     monkeypatch.setattr(verify, "_fits", homography_only)
-    assert all(detector.detect(image) == [] for image, _ in images)
+    # On the logo's own matches (its prints' matches, pooled, can steady a homography).
+    own_only = LogoDetector(detector.registry, dataclasses.replace(detector.config, prints=False))
+    assert all(own_only.detect(image) == [] for image, _ in images)
 
 
 def test_findings_do_not_depend_on_the_thread_count(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
@@ -338,3 +342,53 @@ def test_config_defaults_are_the_shipped_rules() -> None:
     shipped = load_rules(None).detector_config("logos")
     shipped.pop("enabled", None)
     assert LogoConfig.from_dict(shipped) == LogoConfig()
+
+
+def test_prints_in_light_ink_are_found_through_the_print_views(tmp_path: Path) -> None:
+    """A party shirt printed in white ink on black cloth: the logo's darker colours become the light
+    ink, merged into one. The prints described at enrolment, searched with light and dark swapped,
+    find it; the logo as enrolled alone does not. Dark ink on white cloth is found too."""
+    root = tmp_path / "reg"
+    init_registry(root)
+    logos = {p: gen.make_logo(p, p.upper()) for p in ("buruh", "pkb", "pbb")}
+    for party, logo in logos.items():
+        ref = tmp_path / f"{party}.png"
+        cv2.imwrite(str(ref), gen.reference_image(logo))
+        add_logo(root, party, [ref])
+    cfg = load_rules(None).detector_config("logos")
+    cfg.pop("enabled", None)
+    with_prints = LogoDetector.from_config(None, load_registry(root), cfg)
+    without = LogoDetector.from_config(None, load_registry(root), {**cfg, "prints": False})
+    corners = [(260, 140), (600, 170), (590, 520), (270, 490)]
+    for party, logo in logos.items():
+        for ink, cloth, swapped in (((235, 235, 235), (30, 30, 30), True), ((25, 25, 25), (225, 230, 235), False)):
+            scene = _background(21)
+            box = _place(scene, gen.one_colour_print(logo, ink, cloth), corners)
+            photo = _jpeg(scene)
+            found = _detect(with_prints, photo)
+            assert [f.party for f in found] == [party] and _centre_in(found[0], box), party
+            if swapped:
+                assert found[0].detail["one_colour_print"] is True, party
+                assert found[0].detail["light_dark_swapped"] is True, party
+                assert found[0].detail["print_tone"] > 0.9, party  # ink and cloth: two colours
+                assert _detect(without, photo) == [], party
+
+
+def test_one_colour_cuts_between_the_logos_tones() -> None:
+    """Each way a printer can cut a logo's tones (darker ones ink) is one print; a one-tone logo has none."""
+    from screening.detect.logos.features import one_colour
+
+    img = np.full((200, 200, 3), 255, np.uint8)
+    cv2.rectangle(img, (20, 20), (180, 180), (40, 40, 200), -1)  # red body (mid tone)
+    cv2.circle(img, (100, 100), 50, (20, 20, 20), -1)  # black disc (dark)
+    cv2.circle(img, (100, 100), 20, (255, 255, 255), -1)  # white centre (light, inside the silhouette)
+    mask = np.where(np.abs(img.astype(int) - 255).max(axis=2) > 40, 255, 0).astype(np.uint8)
+    prints = one_colour(img, mask)
+    assert len(prints) == 2
+    inks = sorted(float((p < 128)[20:180, 20:180].mean()) for p in prints)
+    disc = np.pi * (50**2 - 20**2) / 160**2
+    assert abs(inks[0] - disc) < 0.05  # black only
+    assert abs(inks[1] - (1 - np.pi * 20**2 / 160**2)) < 0.05  # black and red: all but the white centre
+    flat = np.full((200, 200, 3), 255, np.uint8)
+    cv2.rectangle(flat, (20, 20), (180, 180), (40, 40, 200), -1)
+    assert one_colour(flat, np.where(flat[:, :, 0] < 128, 255, 0).astype(np.uint8)) == []

@@ -1,9 +1,10 @@
 """Party logos: find every enrolled reference logo in a photo (flags, shirts, caps, banners, podiums).
 
 Pipeline: RootSIFT keypoints of the photo at a fixed detection size, in horizontal bands described
-and matched on parallel threads -> one FLANN index over every reference of every party with a
-party-aware ratio test (:mod:`index`) -> Hough clustering, homography or affine fitting and strict
-geometric + appearance verification, several instances per photo (:mod:`verify`) -> a closer look,
+and matched on parallel threads -> one FLANN index over every reference of every party, and of
+their one-colour prints, with a party-aware ratio test (:mod:`index`) -> Hough clustering,
+homography or affine fitting and strict geometric + appearance verification, several instances per
+photo (:mod:`verify`) -> a closer look,
 enlarged, where a few matches agree on the pose of a logo too small to verify -> overlapping claims
 resolved in favour of the strongest -> findings.
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from screening.detect.base import reject_unknown
 from screening.detect.logos.features import Features, extract
-from screening.detect.logos.index import LogoIndex, Matches, Reference
+from screening.detect.logos.index import AS_ENROLLED, LogoIndex, Matches, Reference
 from screening.detect.logos.verify import (
     ColourView,
     Instance,
@@ -64,9 +65,11 @@ class LogoConfig:
     max_features: int = 6000  # strongest photo keypoints kept (bounds matching time on busy photos)
     contrast: float = 0.04  # SIFT contrast threshold for the photo (lower finds faint prints)
     ratio: float = 0.9  # best / best competing neighbour distance (party-aware ratio test)
+    print_ratio: float = 0.7  # ... for the one-colour prints' rows
     flann_checks: int = 16
     flann_trees: int = 4
-    swapped: bool = True  # also search for logos printed with light and dark swapped (white ink, dark cloth)
+    prints: bool = True  # also search for the logos printed in one colour, dark ink on light cloth ...
+    swapped: bool = True  # ... and light ink on dark cloth
     overlap: float = 0.3  # overlapping instances (any party) keep only the best
     bands: int = 2  # horizontal bands the photo is described in (fixed, so results never depend on threads)
     band_overlap: int = 40  # detection pixels each band reaches into its neighbours
@@ -113,8 +116,9 @@ class LogoDetector:
                         Reference(party.id, rel, reference_features(registry.root, rel, registry.file_sha256(rel)))
                     )
         self.index = LogoIndex(
-            refs, trees=self.config.flann_trees, checks=self.config.flann_checks, swapped=self.config.swapped
-        )
+            refs, trees=self.config.flann_trees, checks=self.config.flann_checks, prints=self.config.prints,
+            swapped=self.config.swapped,
+        )  # fmt: skip
 
     @classmethod
     def from_config(cls, runtime: Any, registry: Registry, config: dict[str, Any]) -> LogoDetector:
@@ -165,13 +169,15 @@ class LogoDetector:
             box = Box.from_points(inst.quad, gray.shape[1], gray.shape[0]).scaled(to_original)
             detail = {
                 "reference": ref.file,
-                "light_dark_swapped": ref.swapped,  # printed in the reference's negative (white ink on dark)
+                "one_colour_print": inst.printed,  # found as printed in one ink (a shirt, a flag)
+                "light_dark_swapped": ref.swapped,  # ... light ink on dark cloth
                 "inliers": inst.inliers,
                 "inlier_ratio": round(inst.inlier_ratio, 3),
                 "coverage": round(inst.coverage, 3),
                 "spread": round(inst.spread, 3),
                 "edge_similarity": round(inst.edge_similarity, 3),
                 "colour_similarity": None if inst.colour_similarity is None else round(inst.colour_similarity, 3),
+                "print_tone": None if inst.print_tone is None else round(inst.print_tone, 3),
                 "outline": [
                     [round(float(px) * to_original, 1), round(float(py) * to_original, 1)] for px, py in inst.quad
                 ],
@@ -210,7 +216,7 @@ class LogoDetector:
             own = np.nonzero((y >= cuts[i]) & (y < cuts[i + 1]))[0]
             xy = feats.xy[own] + np.array([0, top], np.float32)
             feats = Features(xy, feats.size[own], feats.angle[own], feats.desc[own])
-            return feats, self.index.query(feats, cfg.ratio)
+            return feats, self.index.query(feats, cfg.ratio, cfg.print_ratio)
 
         parts = self._map(band, range(n))
         offsets = np.cumsum([0] + [len(f) for f, _ in parts[:-1]])
@@ -234,9 +240,9 @@ class LogoDetector:
         """Working-copy windows worth a closer look, with the enlargement each is described at: around
         the strongest unexplained pose hypotheses (see :func:`verify.hypotheses`), one per place."""
         cfg = self.config
-        # Only logos as enrolled get a closer look: the swapped search's chance agreements would add
-        # windows (the costliest stage on busy photos) for the rare small print in negative.
-        matches = matches.where(matches.ref < self.index.plain)
+        # Only logos as enrolled get a closer look: the print rows' chance agreements would add windows
+        # (the costliest stage on busy photos: 1 became 4 on the 20-logo bench photo).
+        matches = matches.where(self.index.kind[matches.r] == AS_ENROLLED)
         if cfg.zoom_windows <= 0 or len(matches.q) < cfg.zoom_min_matches:
             return []
         hyps = hypotheses(
@@ -271,7 +277,7 @@ class LogoDetector:
         interp = cv2.INTER_CUBIC if z > 1 else cv2.INTER_AREA
         gray = cv2.resize(image.gray[y0:y1, x0:x1], size, interpolation=interp)
         photo = extract(gray, contrast=cfg.contrast)
-        matches = self.index.query(photo, cfg.ratio)
+        matches = self.index.query(photo, cfg.ratio, cfg.print_ratio)
         # Appearance is sampled from the working copy itself (window pixels are 1/z of it).
         colour = ColourView(image.bgr[y0:y1, x0:x1], 1.0 / z)
         found = find_instances(self.index, matches, photo, colour, cfg.verify)

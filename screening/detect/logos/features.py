@@ -2,12 +2,14 @@
 
 A reference logo is cropped to its foreground, brought to a canonical size and described at several
 scales (so that a logo printed small or photographed from afar still finds descriptors computed at a
-comparable blur), plus an appearance thumbnail and colour histogram used by verification. Everything
-a reference yields is cached per image content (sha256) and :data:`FEATURE_VERSION`.
+comparable blur), and as printed in one colour (:func:`one_colour`), plus an appearance thumbnail,
+its prints and a colour histogram used by verification. Everything a reference yields is cached
+per image content (sha256) and :data:`FEATURE_VERSION`.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import zipfile
@@ -19,7 +21,7 @@ import cv2
 import numpy as np
 
 # Bump whenever extraction changes: cached reference features with another version are recomputed.
-FEATURE_VERSION = "rootsift-ms4-tilt4-v3"
+FEATURE_VERSION = "rootsift-ms4-tilt4-print1-v4"
 
 REF_SIDE = 400  # canonical long side of a reference logo crop, in pixels
 REF_SCALES = (1.0, 0.5, 0.25, 0.125)  # reference pyramid levels described (coordinates map back to canonical)
@@ -70,7 +72,9 @@ class ReferenceFeatures:
     Coordinates are in the canonical crop frame of size ``width`` x ``height``; ``thumb`` is the crop
     at :data:`THUMB_SIDE` (BGR), ``mask`` its foreground (uint8 0/255), ``hist`` the hue-saturation
     histogram of the foreground and ``chroma`` the mean saturation (0..1): achromatic logos (chrome,
-    black on white) skip the colour check.
+    black on white) skip the colour check. ``prints`` holds the thumbnail as printed in one colour
+    (see :func:`one_colour`), one grey image per way of printing it (possibly none), and the last
+    ``print_rows`` rows of ``features`` describe those prints.
     """
 
     features: Features
@@ -80,11 +84,23 @@ class ReferenceFeatures:
     mask: np.ndarray
     hist: np.ndarray
     chroma: float
+    prints: tuple[np.ndarray, ...] = ()
+    print_rows: int = 0
 
     @cached_property
     def thumb_gradients(self) -> tuple[np.ndarray, np.ndarray]:
         """Gradients of the thumbnail, computed once (every candidate instance is compared with them)."""
         return gradients(self.thumb)
+
+    @cached_property
+    def print_gradients(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Gradients of each one-colour print of the thumbnail."""
+        return [gradients(cv2.cvtColor(p, cv2.COLOR_GRAY2BGR)) for p in self.prints]
+
+    @cached_property
+    def silhouette(self) -> np.ndarray:
+        """The thumbnail's foreground with its holes filled (bool): where a print has ink or cloth."""
+        return _filled(self.mask) > 0
 
 
 def gradients(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -168,11 +184,60 @@ def describe_reference(bgr: np.ndarray) -> ReferenceFeatures:
     parts: list[Features] = []
     for view, levels in _views():
         parts += _describe_view(gray, view, levels, pad, max(cw, ch))
+    # The logo printed in one colour (a screen-printed shirt, a stencilled flag): its own keypoints,
+    # in the same frame, since merging colours removes edges SIFT matched on and leaves new ones.
+    printed = one_colour(canon_p, _foreground_mask(canon_p))
+    plain_rows = sum(len(f) for f in parts)
+    for p in printed:
+        parts += _describe_view(p, np.eye(2), REF_SCALES, pad, max(cw, ch))
     features = Features.join(parts)
     tf = THUMB_SIDE / max(cw, ch)
-    thumb = cv2.resize(canon, (max(4, round(cw * tf)), max(4, round(ch * tf))), interpolation=cv2.INTER_AREA)
+    tsize = (max(4, round(cw * tf)), max(4, round(ch * tf)))
+    thumb = cv2.resize(canon, tsize, interpolation=cv2.INTER_AREA)
     mask = _foreground_mask(thumb)
-    return ReferenceFeatures(features, cw, ch, thumb, mask, *colour_of(thumb, mask))
+    prints = tuple(cv2.resize(p[pad:-pad, pad:-pad], tsize, interpolation=cv2.INTER_AREA) for p in printed)
+    return ReferenceFeatures(
+        features, cw, ch, thumb, mask, *colour_of(thumb, mask), prints=prints, print_rows=len(features) - plain_rows
+    )
+
+
+def one_colour(bgr: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+    """``bgr`` as printed in one colour, each way a printer could cut its tones: for each cut between
+    the logo's principal tones (luminance clusters of its silhouette, ``mask`` with its holes filled),
+    the tones below the cut dark, everything else light. Grey uint8 images, lightly smoothed as ink
+    edges are; at most three, none for a logo of one tone. Prints of the light tones in dark ink are
+    the same images with light and dark swapped, which the index searches for anyway."""
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    silhouette = _filled(mask) > 0
+    tones = gray[silhouette].astype(np.float32)
+    if tones.size < 64 or float(tones.std()) < 12.0:
+        return []
+    k = 4
+    _, labels, centres = cv2.kmeans(
+        tones.reshape(-1, 1),
+        k,
+        None,
+        (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5),
+        3,
+        cv2.KMEANS_PP_CENTERS,
+    )
+    share = np.bincount(labels.ravel(), minlength=k) / tones.size
+    levels = np.sort(centres.ravel()[share >= 0.01])  # thin white lettering is a tone too
+    cuts = [(a + b) / 2 for a, b in itertools.pairwise(levels.tolist()) if b - a >= 24.0]
+    out: list[np.ndarray] = []
+    for cut in cuts:
+        ink = silhouette & (gray <= cut)
+        if 0.03 <= ink.sum() / silhouette.sum() <= 0.97:
+            out.append(cv2.GaussianBlur(np.where(ink, 30, 225).astype(np.uint8), (0, 0), 0.8))
+    return out
+
+
+def _filled(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with the holes of its outer contours filled (a logo's white parts are the logo too)."""
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    out = np.zeros_like(mask)
+    cv2.drawContours(out, contours, -1, 255, thickness=cv2.FILLED)
+    return out
 
 
 def _views() -> list[tuple[np.ndarray, tuple[float, ...]]]:
@@ -238,6 +303,8 @@ def save_reference(path: Path, ref: ReferenceFeatures) -> None:
     np.savez(
         tmp, xy=f.xy, size=f.size, angle=f.angle, desc=f.desc, dims=np.array([ref.width, ref.height]),
         thumb=ref.thumb, mask=ref.mask, hist=ref.hist, chroma=np.array([ref.chroma]),
+        prints=np.array(ref.prints, np.uint8).reshape(len(ref.prints), *ref.thumb.shape[:2]),
+        print_rows=np.array([ref.print_rows]),
     )  # fmt: skip
     tmp.replace(path)
 
@@ -248,6 +315,9 @@ def load_reference(path: Path) -> ReferenceFeatures | None:
         with np.load(path) as z:
             feats = Features(z["xy"], z["size"], z["angle"], z["desc"])
             w, h = (int(v) for v in z["dims"])
-            return ReferenceFeatures(feats, w, h, z["thumb"], z["mask"], z["hist"], float(z["chroma"][0]))
+            prints = tuple(z["prints"])
+            return ReferenceFeatures(
+                feats, w, h, z["thumb"], z["mask"], z["hist"], float(z["chroma"][0]), prints, int(z["print_rows"][0])
+            )
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         return None  # damaged: recomputed and rewritten, never trusted

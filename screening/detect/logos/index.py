@@ -7,17 +7,22 @@ best *competing* one: a neighbour from another party, or from elsewhere in the s
 Neighbours that are the same logo point (another pyramid level, another image of the same party)
 do not compete, otherwise a party enrolled with three images would veto its own matches.
 
-Logos printed with light and dark swapped (white ink on a black shirt) are searched for too, at no
-extra description cost: swapping light and dark negates every gradient, so SIFT finds the same
-keypoints turned half a circle, with the original descriptor's 4 x 4 grid of cells turned half a
-circle (orientation bins, measured from the keypoint's own orientation, stay put; RootSIFT keeps the
-permutation). The photo's descriptors, so permuted, are searched in the same index as a second query
-with its own ratio test; their matches point at "swapped" rows (the reference rows offset by
-``len(index)``, turned half a circle) of "swapped" references (the references offset by their
-number), which verification treats as references of their own: a print is one way or the other, and
-chance matches of the other way must not dilute its evidence. Mixing swapped rows into the one
-search instead lost 7 of 445 synthetic logos, small ones mostly: every true match then met twice
-the competitors.
+Besides each logo as enrolled, the index holds its one-colour prints (a shirt or flag printed in a
+single ink, see :func:`features.one_colour`), dark ink on light cloth and, with ``swapped``, light ink
+on dark cloth. Swapping light and dark negates every gradient, so SIFT finds the same keypoints turned
+half a circle, with the descriptor's 4 x 4 grid of cells turned half a circle (orientation bins,
+measured from the keypoint's own orientation, stay put; RootSIFT keeps the permutation): those rows
+cost no extra description.
+
+The prints are searched in a forest of their own, so the search for the logos as enrolled is exactly
+what it would be without them (one shared forest, at the same search effort, found 420 of 445
+synthetic logos against 427: near-duplicate print rows took its leaf checks). Each kind of row (as enrolled,
+dark-ink print, light-ink print) has a ratio test of its own: a logo as enrolled must not meet its
+simplified prints, or other parties', as competitors. Dark-ink print matches vote for the reference
+itself (verification tries its matches as enrolled, then pooled with the prints' as a print); light
+ink prints vote for a "swapped" reference of their own (ids offset by the number of enrolled images),
+since a print is one way or the other and chance matches of the other polarity must not dilute its
+evidence.
 """
 
 from __future__ import annotations
@@ -33,26 +38,34 @@ from screening.detect.logos.features import REF_SIDE, Features, ReferenceFeature
 
 _FLANN_KDTREE = 1
 _INDEX_SEED = 20240214
+# Print rows share their neighbours between two kinds and meet their own other cuts: twice as many
+# neighbours (half as many found 7 fewer of 120 synthetic prints, for 8 ms on a 12 MP photo).
+_PRINT_NEIGHBOURS = 2
 SAME_POINT_RADIUS = 0.04 * REF_SIDE  # canonical pixels within which two reference keypoints are "the same point"
 # Where each descriptor value goes when light and dark swap: cell (row, col) -> (3 - row, 3 - col).
 SWAPPED = np.arange(128).reshape(4, 4, 8)[::-1, ::-1, :].reshape(-1)
 
 
+# The kinds of index rows (each has a ratio test of its own).
+AS_ENROLLED, PRINT, SWAPPED_PRINT = 0, 1, 2
+
+
 @dataclass(frozen=True)
 class Reference:
-    """One enrolled logo image: who it belongs to and what was computed from it."""
+    """One enrolled logo image, or one of its prints: who it belongs to and what was computed from it."""
 
     party: str
     file: str  # path inside the registry
     features: ReferenceFeatures
-    swapped: bool = False  # searched for with light and dark swapped (see the module docstring)
+    printed: bool = False  # its one-colour prints in light ink on dark cloth (see the module docstring)
+    swapped: bool = False
 
 
 @dataclass(frozen=True)
 class Matches:
     """Tentative correspondences that passed the ratio test (one per photo keypoint).
 
-    ``q`` indexes the photo features, ``r`` the rows of :attr:`LogoIndex.xy` (swapped rows included),
+    ``q`` indexes the photo features, ``r`` the rows of :attr:`LogoIndex.xy` (print rows included),
     ``ref`` the reference image, ``ratio`` is best / competing distance (lower is more distinctive).
     """
 
@@ -87,101 +100,129 @@ class LogoIndex:
 
     def __init__(
         self, references: list[Reference], *, trees: int = 4, checks: int = 48, neighbours: int = 4,
-        swapped: bool = True,
+        prints: bool = True, swapped: bool = True,
     ) -> None:  # fmt: skip
         self.checks = checks
         self.neighbours = neighbours
-        self.plain = len(references)  # reference ids from here on are the swapped ones
-        plain = Features.join([r.features.features for r in references])
-        self.desc = np.ascontiguousarray(plain.desc)
-        owner = np.repeat(np.arange(len(references), dtype=np.int32), [len(r.features.features) for r in references])
+        self.plain = len(references)  # reference ids from here on are the light-ink prints
+        # Rows of each kind: (features, owner reference id) per enrolled image.
+        kinds: list[list[tuple[Features, int]]] = [[], [], []]
+        for i, r in enumerate(references):
+            f, n_print = r.features.features, r.features.print_rows
+            cut = len(f) - n_print
+            kinds[AS_ENROLLED].append((_rows(f, 0, cut), i))
+            printed = _rows(f, cut, len(f))
+            kinds[PRINT].append((printed, i))  # same polarity, same reference: see the module docstring
+            turned = Features(printed.xy, printed.size, np.mod(printed.angle + 180.0, 360.0), printed.desc[:, SWAPPED])
+            kinds[SWAPPED_PRINT].append((turned, self.plain + i))
+        used = [AS_ENROLLED] + ([PRINT] + ([SWAPPED_PRINT] if swapped else []) if prints else [])
+        blocks = [(block, k) for k in used for block in kinds[k]]
+        rows = Features.join([f for (f, _), _ in blocks])
+        self.desc = np.ascontiguousarray(rows.desc)
+        self.xy, self.size, self.angle = rows.xy, rows.size, rows.angle.astype(np.float32)
+        counts = [len(f) for (f, _), _ in blocks]
+        self.ref = np.repeat(np.array([i for (_, i), _ in blocks], np.int32), counts)
+        self.kind = np.repeat(np.array([k for _, k in blocks], np.int8), counts)
         party_code = {p: i for i, p in enumerate(sorted({r.party for r in references}))}
-        party = np.array([party_code[r.party] for r in references], np.int32)[owner]
+        self.party = np.array([party_code[r.party] for r in references] * 2, np.int32)[self.ref]
+        # The logos as enrolled are searched in a forest of their own (see the module docstring).
+        self._split = int(np.count_nonzero(self.kind == AS_ENROLLED))
         # The stacked arrays are what matching reads: the references keep everything else, not a
         # second copy of their descriptors (~0.9 MB per logo image).
-        self.references = [
+        bare = [
             dataclasses.replace(r, features=dataclasses.replace(r.features, features=Features.empty()))
             for r in references
         ]
-        # With the swapped search, rows len(self) .. 2 len(self) - 1 are the same keypoints turned half a
-        # circle, owned by the swapped references (ids len(references) on).
-        copies = 2 if swapped else 1
-        self.xy = np.tile(plain.xy, (copies, 1))
-        self.size = np.tile(plain.size, copies)
-        self.angle = np.concatenate([plain.angle, np.mod(plain.angle + 180.0, 360.0)][:copies]).astype(np.float32)
-        self.ref = np.concatenate([owner, owner + self.plain][:copies])
-        self.party = np.tile(party, copies)
-        if swapped:
-            self.references += [dataclasses.replace(r, swapped=True) for r in self.references]
+        self.references = bare + [dataclasses.replace(r, printed=True, swapped=True) for r in bare]
         self._trees = trees
         self._local = threading.local()
-
-    @property
-    def swapped(self) -> bool:
-        """Whether photos are also searched with light and dark swapped (swapped references follow)."""
-        return len(self.references) > self.plain
 
     def __len__(self) -> int:
         return int(self.desc.shape[0])
 
-    def _flann(self) -> cv2.flann.Index:
+    def _forests(self) -> list[tuple[int, cv2.flann.Index]]:
+        """(first row, FLANN forest) of the logos as enrolled and, if any, of their prints."""
         # FLANN's index object is not documented as thread-safe for concurrent searches: one per thread,
         # all built from the same read-only arrays (a few tens of ms each, once).
-        index = getattr(self._local, "index", None)
-        if index is None:
-            # The kd-trees are randomised from OpenCV's per-thread RNG: a fixed seed makes every thread's
-            # (and every process's) index identical, so the same photo always gets the same verdict.
-            cv2.setRNGSeed(_INDEX_SEED)
-            index = cv2.flann.Index(self.desc, {"algorithm": _FLANN_KDTREE, "trees": self._trees})
-            self._local.index = index
-        return index
+        forests = getattr(self._local, "forests", None)
+        if forests is None:
+            forests = []
+            for start, stop in ((0, self._split), (self._split, len(self))):
+                if stop - start >= 2:
+                    # The kd-trees are randomised from OpenCV's per-thread RNG: a fixed seed makes every
+                    # thread's (and every process's) forest identical: the same photo, the same verdict.
+                    cv2.setRNGSeed(_INDEX_SEED)
+                    params = {"algorithm": _FLANN_KDTREE, "trees": self._trees}
+                    forests.append((start, cv2.flann.Index(self.desc[start:stop], params)))
+            self._local.forests = forests
+        return forests
 
     def warmup(self) -> None:
         if len(self):
-            self._flann()
+            self._forests()
 
-    def query(self, photo: Features, ratio: float) -> Matches:
-        """Match photo descriptors against every reference at once and keep distinctive matches, as
-        they are and, when the index has swapped rows, with light and dark swapped."""
+    def query(self, photo: Features, ratio: float, print_ratio: float | None = None) -> Matches:
+        """Match photo descriptors against every reference at once and keep distinctive matches, one
+        ratio test per kind of row (see the module docstring); ``print_ratio`` (default ``ratio``) is
+        the cut for the print rows."""
         if len(photo) == 0 or len(self) < 2:
             return Matches.empty()
-        parts = [self._query(photo.desc, ratio, 0)]
-        if self.swapped:
-            parts.append(self._query(np.ascontiguousarray(photo.desc[:, SWAPPED]), ratio, len(self)))
+        parts = []
+        for start, forest in self._forests():
+            k = min(
+                self.neighbours * (1 if start == 0 else _PRINT_NEIGHBOURS),
+                (self._split if start == 0 else len(self)) - start,
+            )
+            idx, dist = forest.knnSearch(photo.desc, k, params={"checks": self.checks})
+            idx = idx.astype(np.int64)
+            valid = idx >= 0
+            idx = np.where(valid, idx + start, 0)
+            d = np.sqrt(np.maximum(dist.astype(np.float32), 0.0))
+            cut = ratio if start == 0 or print_ratio is None else print_ratio
+            parts.append(self._distinctive(idx, valid, d, cut))
         return Matches.join(parts)
 
-    def _query(self, desc: np.ndarray, ratio: float, offset: int) -> Matches:
-        """One search: the ratio test over the neighbours of ``desc``; rows returned ``offset`` on."""
-        k = min(self.neighbours, len(self))
-        idx, dist = self._flann().knnSearch(desc, k, params={"checks": self.checks})
-        idx = idx.astype(np.int64)
-        valid = idx >= 0
-        idx = np.where(valid, idx, 0)
-        d = np.sqrt(np.maximum(dist.astype(np.float32), 0.0))
-        best = idx[:, 0]
-        # Which neighbours compete with the best one (see module docstring).
-        same_party = self.party[idx] == self.party[best][:, None]
-        same_ref = self.ref[idx] == self.ref[best][:, None]
-        near = np.linalg.norm(self.xy[idx] - self.xy[best][:, None, :], axis=2) < SAME_POINT_RADIUS
-        competes = valid & ~(same_party & (~same_ref | near))
-        competes[:, 0] = False
-        has = competes.any(axis=1)
-        first = np.argmax(competes, axis=1)
-        second = np.where(has, d[np.arange(len(d)), first], d[:, -1])
-        second = np.maximum(second, 1e-6)
-        # A photo keypoint votes for every reference of the winning party it is distinctively close to:
-        # a party enrolled with two designs (or two photos of one) must not split its evidence.
+    def _distinctive(self, idx: np.ndarray, valid: np.ndarray, d: np.ndarray, cut: float) -> Matches:
+        """The ratio test, for each kind of row among the neighbours ``idx`` (distances ``d``)."""
+        k = idx.shape[1]
+        rows = np.arange(len(d))
+        kind = self.kind[idx]
+        party = self.party[idx]
+        ref = self.ref[idx]
+        # Whatever was not retrieved is at least as far as the last neighbour: the competitor of a kind
+        # with none among the neighbours.
+        farthest = d[:, -1]
         qs, rs, ratios = [], [], []
         seen_ref = np.full((len(d), k), -1, np.int64)
-        for j in range(k):
-            rj = self.ref[idx[:, j]]
-            fresh = np.all(seen_ref[:, :j] != rj[:, None], axis=1) if j else np.ones(len(d), bool)
-            ok = valid[:, j] & (self.party[idx[:, j]] == self.party[best]) & (d[:, j] < ratio * second) & fresh
-            seen_ref[:, j] = np.where(ok, rj, -1)
-            q = np.nonzero(ok)[0]
-            qs.append(q)
-            rs.append(idx[q, j])
-            ratios.append(d[q, j] / second[q])
+        for kd in np.unique(kind[valid]).tolist():
+            mine = valid & (kind == kd)
+            has = mine.any(axis=1)
+            first = np.argmax(mine, axis=1)
+            best = idx[rows, first]
+            # Which neighbours compete with the best one (see module docstring).
+            same_party = party == self.party[best][:, None]
+            same_ref = ref == self.ref[best][:, None]
+            near = np.linalg.norm(self.xy[idx] - self.xy[best][:, None, :], axis=2) < SAME_POINT_RADIUS
+            competes = mine & ~(same_party & (~same_ref | near))
+            competes[rows, first] = False
+            rival = competes.any(axis=1)
+            second = np.maximum(np.where(rival, d[rows, np.argmax(competes, axis=1)], farthest), 1e-6)
+            # A photo keypoint votes for every reference of the winning party it is distinctively close
+            # to: a party enrolled with two designs (or two photos of one) must not split its evidence.
+            for j in range(k):
+                fresh = np.all(seen_ref[:, :j] != ref[:, j : j + 1], axis=1) if j else np.ones(len(d), bool)
+                ok = mine[:, j] & has & same_party[:, j] & (d[:, j] < cut * second) & fresh
+                seen_ref[:, j] = np.where(ok, ref[:, j], seen_ref[:, j])
+                q = np.nonzero(ok)[0]
+                qs.append(q)
+                rs.append(idx[q, j])
+                ratios.append(d[q, j] / second[q])
+        if not qs:
+            return Matches.empty()
         q = np.concatenate(qs).astype(np.int32)
-        r = (np.concatenate(rs) + offset).astype(np.int32)
+        r = np.concatenate(rs).astype(np.int32)
         return Matches(q, r, self.ref[r].astype(np.int32), np.concatenate(ratios).astype(np.float32))
+
+
+def _rows(f: Features, start: int, stop: int) -> Features:
+    return Features(f.xy[start:stop], f.size[start:stop], f.angle[start:stop], f.desc[start:stop])

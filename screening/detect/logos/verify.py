@@ -15,12 +15,14 @@ accepts. So, as in Lowe (2004):
    well-conditioned model whose projected outline is convex, not tiny, not mirrored and not
    wildly foreshortened, keypoint scales that agree with it, a large share of the photo's keypoints
    inside the outline explained by it, and an appearance check of the photo region warped back onto
-   the reference (edge alignment, plus colour for coloured logos);
+   the reference (edge alignment, plus colour for coloured logos) or, for a one-colour print, onto
+   its prints (edge alignment, and colours that are two: ink and cloth);
 4. accepted inliers are removed and the next cluster is tried, so several instances are found.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,7 +30,7 @@ import cv2
 import numpy as np
 
 from screening.detect.logos.features import Features, ReferenceFeatures, colour_of, gradients
-from screening.detect.logos.index import LogoIndex, Matches
+from screening.detect.logos.index import AS_ENROLLED, LogoIndex, Matches
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class VerifyConfig:
     strong_min_spread: float = 0.02  # ... and these spread
     strong_min_coverage: float = 0.025  # ... and coverage
     min_colour_similarity: float = 0.28  # hue-saturation histogram intersection (coloured logos only)
+    min_print_tone: float = 0.75  # a print's region: share of its colour variance along one line (two colours)
+    min_print_edge: float = 0.45  # ... and its edges' alignment with the print (no colour to check)
     colour_min_chroma: float = 0.25  # mean saturation from which a reference counts as coloured
     print_max_chroma: float = 0.12  # ... and below which the photo's logo region is a one-colour print
     print_one_hue: float = 0.85  # ... as it is when this share of its colour is one hue, the logo's not
@@ -94,6 +98,8 @@ class Instance:
     edge_similarity: float
     colour_similarity: float | None
     score: float
+    printed: bool = False  # verified as printed in one colour (edges of a print, colours of one ink)
+    print_tone: float | None = None  # ... and then how nearly its colours are two (see _print_tone)
 
     def box(self) -> tuple[float, float, float, float]:
         x0, y0 = self.quad.min(axis=0)
@@ -130,9 +136,18 @@ def find_instances(
         return found
     if refs is None:
         refs = [r for group in candidate_references(matches, cfg) for r in group]
+    kind = index.kind[matches.r]
     for ref_id in sorted(refs):
         sel = np.nonzero(matches.ref == ref_id)[0]
-        found += _instances_of(index, ref_id, matches, sel, photo, colour, cfg)
+        if index.references[ref_id].printed:
+            found += _instances_of(index, ref_id, matches, sel, photo, colour, cfg, printed=True)
+            continue
+        # The logo as enrolled is verified on its own matches, with the colour check; a dark-ink print of
+        # it on those and its prints' matches, with the print's looks (see the index's docstring).
+        own = sel[kind[sel] == AS_ENROLLED]
+        found += _instances_of(index, ref_id, matches, own, photo, colour, cfg, printed=False)
+        if len(sel) - len(own) >= cfg.min_distinctive:  # as many print matches as a candidate needs
+            found += _instances_of(index, ref_id, matches, sel, photo, colour, cfg, printed=True)
     return found
 
 
@@ -239,6 +254,8 @@ def _instances_of(
     photo: Features,
     colour: ColourView,
     cfg: VerifyConfig,
+    *,
+    printed: bool,
 ) -> list[Instance]:
     ref = index.references[ref_id].features
     votes = Votes.of(index, ref_id, m, sel, photo)
@@ -262,7 +279,7 @@ def _instances_of(
             if key in tried:  # neighbouring Hough bins often recruit the very same inliers
                 continue
             tried.add(key)
-            inst = _verify(ref_id, ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg)
+            inst = _verify(ref_id, printed, ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg)
             if inst is not None:
                 out.append(inst)
                 used |= inl
@@ -367,13 +384,16 @@ class Measures:
     coverage: float
     edge: float
     colour: float | None
+    tone: float | None = None  # prints only: see _print_tone
+    printed: bool = False  # measured as a one-colour print
 
 
 def measure(
     ref: ReferenceFeatures, hmat: np.ndarray, inl: np.ndarray, rxy: np.ndarray, qxy: np.ndarray, scale: np.ndarray,
-    photo: Features, colour: ColourView, cfg: VerifyConfig,
+    photo: Features, colour: ColourView, cfg: VerifyConfig, printed: bool = False,
 ) -> Measures | None:  # fmt: skip
-    """Measure a fitted candidate; ``None`` when its geometry is impossible for a printed logo."""
+    """Measure a fitted candidate, its appearance compared with the logo as enrolled or, ``printed``,
+    with its one-colour prints; ``None`` when its geometry is impossible for a printed logo."""
     w, h = ref.width, ref.height
     inliers = _distinct_points(rxy[inl], qxy[inl])
     if inliers < 4:
@@ -398,8 +418,34 @@ def measure(
     inlier_ratio = inliers / max(inside_matches, inliers)
     inside_kp = int(_inside(quad, photo.xy.astype(np.float64)).sum())
     coverage = inliers / max(inside_kp, inliers)
-    edge, hue = _appearance(ref, hmat, colour, cfg)
-    return Measures(inliers, quad, disagreement, spread, inlier_ratio, coverage, edge, hue)
+    m = Measures(inliers, quad, disagreement, spread, inlier_ratio, coverage, 0.0, None)
+    return as_printed(m, ref, hmat, colour, cfg) if printed else as_enrolled(m, ref, hmat, colour, cfg)
+
+
+def as_enrolled(
+    m: Measures, ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig
+) -> Measures:
+    """``m`` with the appearance of the logo as enrolled: edges, and colour where both have some."""
+    edge, hue = _appearance(ref, _warped_back(ref, hmat, colour), cfg)
+    return dataclasses.replace(m, edge=edge, colour=hue, tone=None)
+
+
+def as_printed(
+    m: Measures, ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig
+) -> Measures:
+    """``m`` with the appearance of a one-colour print: edges of the best-aligned print, and how nearly
+    the region's colours are two (there are no logo colours to compare). A region in the coloured
+    logo's own colours is no print: it is measured as the logo as enrolled (its prints' matches then
+    helped the fit, colour check included)."""
+    patch = _warped_back(ref, hmat, colour)
+    if ref.chroma >= cfg.colour_min_chroma:
+        seen, chroma = colour_of(patch, ref.mask)
+        if chroma >= cfg.print_max_chroma and float(np.minimum(ref.hist, seen).sum()) >= cfg.min_colour_similarity:
+            edge, hue = _appearance(ref, patch, cfg)
+            return dataclasses.replace(m, edge=edge, colour=hue, tone=None, printed=False)
+    gb = gradients(patch)
+    edge = max((_edge_similarity(ga, gb) for ga in ref.print_gradients), default=0.0)
+    return dataclasses.replace(m, edge=edge, colour=None, tone=_print_tone(ref, patch), printed=True)
 
 
 def accept(m: Measures, cfg: VerifyConfig) -> bool:
@@ -413,6 +459,8 @@ def accept(m: Measures, cfg: VerifyConfig) -> bool:
     if m.scale_disagreement > cfg.max_scale_disagreement:
         return False
     if m.colour is not None and m.colour < cfg.min_colour_similarity:
+        return False
+    if m.tone is not None and (m.tone < cfg.min_print_tone or m.edge < cfg.min_print_edge):
         return False
     if m.spread < (cfg.strong_min_spread if strong else cfg.min_spread):
         return False
@@ -432,13 +480,16 @@ def score(m: Measures) -> float:
 
 
 def _verify(
-    ref_id: int, ref: ReferenceFeatures, hmat: np.ndarray, inl: np.ndarray, rxy: np.ndarray, qxy: np.ndarray,
-    scale: np.ndarray, photo: Features, colour: ColourView, cfg: VerifyConfig,
+    ref_id: int, printed: bool, ref: ReferenceFeatures, hmat: np.ndarray, inl: np.ndarray, rxy: np.ndarray,
+    qxy: np.ndarray, scale: np.ndarray, photo: Features, colour: ColourView, cfg: VerifyConfig,
 ) -> Instance | None:  # fmt: skip
-    m = measure(ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg)
+    m = measure(ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg, printed)
     if m is None or not accept(m, cfg):
         return None
-    return Instance(ref_id, hmat, m.quad, m.inliers, m.inlier_ratio, m.coverage, m.spread, m.edge, m.colour, score(m))
+    return Instance(
+        ref_id, hmat, m.quad, m.inliers, m.inlier_ratio, m.coverage, m.spread, m.edge, m.colour, score(m),
+        m.printed, m.tone,
+    )  # fmt: skip
 
 
 def _good_quad(quad: np.ndarray, aspect: float, cfg: VerifyConfig) -> bool:
@@ -480,20 +531,22 @@ def _inside(quad: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return ok
 
 
-def _appearance(
-    ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig
-) -> tuple[float, float | None]:
-    """Warp the photo region back onto the reference thumbnail; compare edges, and colour where both
-    have some: a coloured logo printed in one colour (a screen-printed shirt, a stencilled flag, a
-    photocopy) or seen in a black-and-white photo keeps its shapes but not its colours."""
+def _warped_back(ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView) -> np.ndarray:
+    """The photo region of a candidate, warped back onto the reference thumbnail (BGR)."""
     th, tw = ref.thumb.shape[:2]
     to_thumb = np.diag([tw / ref.width, th / ref.height, 1.0])
     to_colour = np.diag([colour.scale, colour.scale, 1.0])
     warp = to_colour @ hmat @ np.linalg.inv(to_thumb)  # thumbnail -> colour photo
-    patch = cv2.warpPerspective(
+    return cv2.warpPerspective(
         colour.bgr, warp, (tw, th), flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
     )
-    edge = _edge_similarity(ref.thumb_gradients, patch)
+
+
+def _appearance(ref: ReferenceFeatures, patch: np.ndarray, cfg: VerifyConfig) -> tuple[float, float | None]:
+    """Compare the warped-back ``patch`` with the reference: edges, and colour where both have some: a
+    coloured logo printed in one colour (a screen-printed shirt, a stencilled flag, a photocopy) or seen
+    in a black-and-white photo keeps its shapes but not its colours."""
+    edge = _edge_similarity(ref.thumb_gradients, gradients(patch))
     hue = None
     if ref.chroma >= cfg.colour_min_chroma:
         seen, chroma = colour_of(patch, ref.mask)
@@ -502,6 +555,20 @@ def _appearance(
         if chroma >= cfg.print_max_chroma and not one_colour:
             hue = float(np.minimum(ref.hist, seen).sum())
     return edge, hue
+
+
+def _print_tone(ref: ReferenceFeatures, patch: np.ndarray) -> float:
+    """How nearly the colours inside the logo's silhouette lie on one line in Lab (the largest
+    eigenvalue's share of their covariance): ink on cloth, in any two colours, and the blends at its
+    edges are mixtures of two colours, close to 1; a many-coloured logo or scene region is not."""
+    lab = cv2.cvtColor(patch, cv2.COLOR_BGR2LAB).astype(np.float64)[ref.silhouette]
+    if len(lab) < 16:
+        return 0.0
+    cov = np.cov(lab, rowvar=False)
+    total = float(np.trace(cov))
+    if total < 25.0:  # flat: no ink to speak of (a deviation under 5 Lab units)
+        return 0.0
+    return float(np.linalg.eigvalsh(cov)[-1] / total)
 
 
 def _one_hue(hist: np.ndarray) -> float:
@@ -514,13 +581,12 @@ def _one_hue(hist: np.ndarray) -> float:
     return float(window.max() / total)
 
 
-def _edge_similarity(ga: tuple[np.ndarray, np.ndarray], b: np.ndarray) -> float:
-    """Normalised correlation of the reference's gradient field ``ga`` with that of ``b``, sign ignored:
+def _edge_similarity(ga: tuple[np.ndarray, np.ndarray], gb: tuple[np.ndarray, np.ndarray]) -> float:
+    """Normalised correlation of the reference's gradient field ``ga`` with the region's ``gb``, sign ignored:
     sum |ga . gb| / (|ga| |gb|).
     1 when every edge lines up in place and direction; unrelated regions measure 0.2-0.41 on real
     photos. Ignoring the sign keeps contrast inversion (a white-on-dark print of a dark-on-white
     logo) from lowering it; flat colour differences (shirt vs reference backdrop) do not enter."""
-    gb = gradients(b)
     dot = np.abs(ga[0] * gb[0] + ga[1] * gb[1])
     na = np.hypot(*ga)
     nb = np.hypot(*gb)
