@@ -103,8 +103,9 @@ class LogoDetector:
         self.config = config or LogoConfig()
         # Threads for bands, verification and closer looks: the runtime's (batch workers run one each),
         # else the cores, so that many callers screening at once still use them all. One photo keeps
-        # about `bands` of them busy. Each thread that searches holds its own FLANN index (~1.4 MB per
-        # enrolled logo image), built when it first searches. Only speed depends on this, never results.
+        # about `bands` of them busy. Each thread that searches holds its own FLANN forests (~2 MB per
+        # enrolled logo image, prints included), built when it first searches. Only speed depends on this,
+        # never results.
         self.threads = max(1, threads or os.cpu_count() or 1)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()

@@ -11,18 +11,19 @@ Besides each logo as enrolled, the index holds its one-colour prints (a shirt or
 single ink, see :func:`features.one_colour`), dark ink on light cloth and, with ``swapped``, light ink
 on dark cloth. Swapping light and dark negates every gradient, so SIFT finds the same keypoints turned
 half a circle, with the descriptor's 4 x 4 grid of cells turned half a circle (orientation bins,
-measured from the keypoint's own orientation, stay put; RootSIFT keeps the permutation): those rows
-cost no extra description.
+measured from the keypoint's own orientation, stay put; RootSIFT keeps the permutation): the prints'
+forest is searched a second time with the photo's descriptors so permuted, which costs no extra
+description and no second forest.
 
 The prints are searched in a forest of their own, so the search for the logos as enrolled is exactly
 what it would be without them (one shared forest, at the same search effort, found 420 of 445
-synthetic logos against 427: near-duplicate print rows took its leaf checks). Each kind of row (as enrolled,
-dark-ink print, light-ink print) has a ratio test of its own: a logo as enrolled must not meet its
-simplified prints, or other parties', as competitors. Dark-ink print matches vote for the reference
-itself (verification tries its matches as enrolled, then pooled with the prints' as a print); light
-ink prints vote for a "swapped" reference of their own (ids offset by the number of enrolled images),
-since a print is one way or the other and chance matches of the other polarity must not dilute its
-evidence.
+synthetic logos against 427: near-duplicate print rows took its leaf checks). Each kind of row (as
+enrolled, dark-ink print, light-ink print) has a ratio test of its own: a logo as enrolled must not
+meet its simplified prints, or other parties', as competitors. Dark-ink print matches vote for the
+reference itself (verification tries its matches as enrolled, then pooled with the prints' as a
+print); light-ink prints vote for a "swapped" reference of their own (ids offset by the number of
+enrolled images), since a print is one way or the other and chance matches of the other polarity
+must not dilute its evidence.
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ from screening.detect.logos.features import REF_SIDE, Features, ReferenceFeature
 
 _FLANN_KDTREE = 1
 _INDEX_SEED = 20240214
-# Print rows share their neighbours between two kinds and meet their own other cuts: twice as many
-# neighbours (half as many found 7 fewer of 120 synthetic prints, for 8 ms on a 12 MP photo).
+# Print rows meet their own other cuts (the same logo point, not competing): twice as many neighbours.
 _PRINT_NEIGHBOURS = 2
 SAME_POINT_RADIUS = 0.04 * REF_SIDE  # canonical pixels within which two reference keypoints are "the same point"
 # Where each descriptor value goes when light and dark swap: cell (row, col) -> (3 - row, 3 - col).
@@ -118,15 +118,22 @@ class LogoIndex:
         used = [AS_ENROLLED] + ([PRINT] + ([SWAPPED_PRINT] if swapped else []) if prints else [])
         blocks = [(block, k) for k in used for block in kinds[k]]
         rows = Features.join([f for (f, _), _ in blocks])
-        self.desc = np.ascontiguousarray(rows.desc)
         self.xy, self.size, self.angle = rows.xy, rows.size, rows.angle.astype(np.float32)
         counts = [len(f) for (f, _), _ in blocks]
         self.ref = np.repeat(np.array([i for (_, i), _ in blocks], np.int32), counts)
         self.kind = np.repeat(np.array([k for _, k in blocks], np.int8), counts)
         party_code = {p: i for i, p in enumerate(sorted({r.party for r in references}))}
         self.party = np.array([party_code[r.party] for r in references] * 2, np.int32)[self.ref]
-        # The logos as enrolled are searched in a forest of their own (see the module docstring).
-        self._split = int(np.count_nonzero(self.kind == AS_ENROLLED))
+        # Where each kind's rows start and stop. The logos as enrolled are searched in a forest of their
+        # own, the prints in another, once as they are and once with the photo's cells turned (the
+        # light-ink rows are those same rows turned: only their positions are stored).
+        self._spans = {
+            k: (int(np.argmax(self.kind == k)), int(np.count_nonzero(self.kind == k)))
+            for k in used
+            if np.any(self.kind == k)
+        }
+        searched = self.kind != SWAPPED_PRINT
+        self.desc = np.ascontiguousarray(rows.desc[searched])
         # The stacked arrays are what matching reads: the references keep everything else, not a
         # second copy of their descriptors (~0.9 MB per logo image).
         bare = [
@@ -138,7 +145,7 @@ class LogoIndex:
         self._local = threading.local()
 
     def __len__(self) -> int:
-        return int(self.desc.shape[0])
+        return int(self.ref.shape[0])
 
     def _forests(self) -> list[tuple[int, cv2.flann.Index]]:
         """(first row, FLANN forest) of the logos as enrolled and, if any, of their prints."""
@@ -147,8 +154,10 @@ class LogoIndex:
         forests = getattr(self._local, "forests", None)
         if forests is None:
             forests = []
-            for start, stop in ((0, self._split), (self._split, len(self))):
-                if stop - start >= 2:
+            for kind in (AS_ENROLLED, PRINT):
+                start, n = self._spans.get(kind, (0, 0))
+                stop = start + n
+                if n >= 2:
                     # The kd-trees are randomised from OpenCV's per-thread RNG: a fixed seed makes every
                     # thread's (and every process's) forest identical: the same photo, the same verdict.
                     cv2.setRNGSeed(_INDEX_SEED)
@@ -169,17 +178,20 @@ class LogoIndex:
             return Matches.empty()
         parts = []
         for start, forest in self._forests():
-            k = min(
-                self.neighbours * (1 if start == 0 else _PRINT_NEIGHBOURS),
-                (self._split if start == 0 else len(self)) - start,
-            )
-            idx, dist = forest.knnSearch(photo.desc, k, params={"checks": self.checks})
-            idx = idx.astype(np.int64)
-            valid = idx >= 0
-            idx = np.where(valid, idx + start, 0)
-            d = np.sqrt(np.maximum(dist.astype(np.float32), 0.0))
-            cut = ratio if start == 0 or print_ratio is None else print_ratio
-            parts.append(self._distinctive(idx, valid, d, cut))
+            kind = self.kind[start]
+            searches = [(photo.desc, start)]
+            if kind == PRINT and SWAPPED_PRINT in self._spans:
+                searches.append((np.ascontiguousarray(photo.desc[:, SWAPPED]), self._spans[SWAPPED_PRINT][0]))
+            n = self._spans[kind][1]
+            k = min(self.neighbours * (1 if kind == AS_ENROLLED else _PRINT_NEIGHBOURS), n)
+            cut = ratio if kind == AS_ENROLLED or print_ratio is None else print_ratio
+            for desc, offset in searches:
+                idx, dist = forest.knnSearch(desc, k, params={"checks": self.checks})
+                idx = idx.astype(np.int64)
+                valid = idx >= 0
+                idx = np.where(valid, idx + offset, 0)
+                d = np.sqrt(np.maximum(dist.astype(np.float32), 0.0))
+                parts.append(self._distinctive(idx, valid, d, cut))
         return Matches.join(parts)
 
     def _distinctive(self, idx: np.ndarray, valid: np.ndarray, d: np.ndarray, cut: float) -> Matches:
