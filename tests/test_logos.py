@@ -133,7 +133,7 @@ def test_one_colour_prints_and_black_and_white_photos(detector: LogoDetector, lo
         # Dark ink on a white shirt (no colour at all), and on a red one (one hue where the logo has several).
         "on white": gen.one_colour_print(logos["pdip"], (25, 25, 25), (225, 230, 235)),
         "on red": gen.one_colour_print(logos["pdip"], (20, 10, 60), (40, 40, 200)),
-        # White ink on a black shirt: light and dark swapped, found by the index's swapped query.
+        # White ink on a black shirt: light and dark swapped, found by the prints' swapped search.
         "white on black": gen.one_colour_print(logos["pdip"], (235, 235, 235), (25, 25, 25)),
     }
     for name, print_ in cases.items():
@@ -153,7 +153,7 @@ def test_one_colour_prints_and_black_and_white_photos(detector: LogoDetector, lo
 
 
 def test_light_dark_swap_permutes_the_descriptor_cells() -> None:
-    """What the index's swapped query rests on: SIFT of the light-dark swapped image finds the same
+    """What the prints' swapped search rests on: SIFT of the light-dark swapped image finds the same
     keypoints turned half a circle, with the descriptor's 4 x 4 cells turned half a circle."""
     gray = cv2.cvtColor(gen.reference_image(gen.make_logo("pkb", "PKB")), cv2.COLOR_BGR2GRAY)
     a, b = extract(gray), extract(255 - gray)
@@ -303,12 +303,12 @@ def test_pose_hypotheses_need_agreeing_matches(detector: LogoDetector) -> None:
     """Three matches predicting one small logo make a hypothesis at its centre and size; as many
     matches predicting scattered poses make none."""
     from screening.detect.logos.features import Features
-    from screening.detect.logos.index import Matches
+    from screening.detect.logos.index import AS_ENROLLED, Matches
     from screening.detect.logos.verify import hypotheses
 
     index = detector.index
     ref = 0
-    rows = np.nonzero(index.ref[: len(index)] == ref)[0]  # as described, not the swapped rows
+    rows = np.nonzero((index.ref == ref) & (index.kind == AS_ENROLLED))[0]  # the logo as described, no print
     ref_feats = index.references[ref].features
     centre = np.array([ref_feats.width / 2, ref_feats.height / 2])
     rng = np.random.default_rng(0)

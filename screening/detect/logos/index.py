@@ -52,18 +52,19 @@ AS_ENROLLED, PRINT, SWAPPED_PRINT = 0, 1, 2
 
 @dataclass(frozen=True)
 class Reference:
-    """One enrolled logo image, or one of its prints: who it belongs to and what was computed from it."""
+    """One enrolled logo image: who it belongs to and what was computed from it; ``swapped``, the
+    reference its light-ink prints vote for (see the module docstring)."""
 
     party: str
     file: str  # path inside the registry
     features: ReferenceFeatures
-    printed: bool = False  # its one-colour prints in light ink on dark cloth (see the module docstring)
     swapped: bool = False
 
 
 @dataclass(frozen=True)
 class Matches:
-    """Tentative correspondences that passed the ratio test (one per photo keypoint).
+    """Tentative correspondences that passed the ratio test (per photo keypoint, at most one per
+    reference and kind of row).
 
     ``q`` indexes the photo features, ``r`` the rows of :attr:`LogoIndex.xy` (print rows included),
     ``ref`` the reference image, ``ratio`` is best / competing distance (lower is more distinctive).
@@ -105,7 +106,8 @@ class LogoIndex:
         self.checks = checks
         self.neighbours = neighbours
         self.plain = len(references)  # reference ids from here on are the light-ink prints
-        # Rows of each kind: (features, owner reference id) per enrolled image.
+        # Rows of each kind: (features, owner reference id) per enrolled image. The light-ink rows are the
+        # print rows turned half a circle; their descriptors are never stored (the photo's are turned).
         kinds: list[list[tuple[Features, int]]] = [[], [], []]
         for i, r in enumerate(references):
             f, n_print = r.features.features, r.features.print_rows
@@ -113,34 +115,37 @@ class LogoIndex:
             kinds[AS_ENROLLED].append((_rows(f, 0, cut), i))
             printed = _rows(f, cut, len(f))
             kinds[PRINT].append((printed, i))  # same polarity, same reference: see the module docstring
-            turned = Features(printed.xy, printed.size, np.mod(printed.angle + 180.0, 360.0), printed.desc[:, SWAPPED])
+            turned = Features(printed.xy, printed.size, np.mod(printed.angle + 180.0, 360.0), printed.desc)
             kinds[SWAPPED_PRINT].append((turned, self.plain + i))
         used = [AS_ENROLLED] + ([PRINT] + ([SWAPPED_PRINT] if swapped else []) if prints else [])
         blocks = [(block, k) for k in used for block in kinds[k]]
-        rows = Features.join([f for (f, _), _ in blocks])
-        self.xy, self.size, self.angle = rows.xy, rows.size, rows.angle.astype(np.float32)
+        where = Features.join([Features(f.xy, f.size, f.angle, f.desc[:, :0]) for (f, _), _ in blocks])
+        self.xy, self.size, self.angle = where.xy, where.size, where.angle
         counts = [len(f) for (f, _), _ in blocks]
         self.ref = np.repeat(np.array([i for (_, i), _ in blocks], np.int32), counts)
         self.kind = np.repeat(np.array([k for _, k in blocks], np.int8), counts)
         party_code = {p: i for i, p in enumerate(sorted({r.party for r in references}))}
         self.party = np.array([party_code[r.party] for r in references] * 2, np.int32)[self.ref]
-        # Where each kind's rows start and stop. The logos as enrolled are searched in a forest of their
-        # own, the prints in another, once as they are and once with the photo's cells turned (the
-        # light-ink rows are those same rows turned: only their positions are stored).
+        # (first row, rows) of each kind. The logos as enrolled are searched in a forest of their own, the
+        # prints in another, once as they are and once with the photo's cells turned.
         self._spans = {
             k: (int(np.argmax(self.kind == k)), int(np.count_nonzero(self.kind == k)))
             for k in used
             if np.any(self.kind == k)
         }
-        searched = self.kind != SWAPPED_PRINT
-        self.desc = np.ascontiguousarray(rows.desc[searched])
+        searched = [f.desc for (f, _), k in blocks if k != SWAPPED_PRINT]
+        self.desc = (
+            np.ascontiguousarray(np.concatenate(searched).astype(np.float32))
+            if searched
+            else np.zeros((0, 128), np.float32)
+        )
         # The stacked arrays are what matching reads: the references keep everything else, not a
         # second copy of their descriptors (~0.9 MB per logo image).
         bare = [
             dataclasses.replace(r, features=dataclasses.replace(r.features, features=Features.empty()))
             for r in references
         ]
-        self.references = bare + [dataclasses.replace(r, printed=True, swapped=True) for r in bare]
+        self.references = bare + [dataclasses.replace(r, swapped=True) for r in bare]
         self._trees = trees
         self._local = threading.local()
 
@@ -195,42 +200,33 @@ class LogoIndex:
         return Matches.join(parts)
 
     def _distinctive(self, idx: np.ndarray, valid: np.ndarray, d: np.ndarray, cut: float) -> Matches:
-        """The ratio test, for each kind of row among the neighbours ``idx`` (distances ``d``)."""
+        """The ratio test over one search's neighbours ``idx`` (rows of one kind; distances ``d``)."""
         k = idx.shape[1]
-        rows = np.arange(len(d))
-        kind = self.kind[idx]
         party = self.party[idx]
         ref = self.ref[idx]
-        # Whatever was not retrieved is at least as far as the last neighbour: the competitor of a kind
-        # with none among the neighbours.
-        farthest = d[:, -1]
+        best = idx[:, 0]
+        # Which neighbours compete with the best one (see module docstring).
+        same_party = party == self.party[best][:, None]
+        same_ref = ref == self.ref[best][:, None]
+        near = np.linalg.norm(self.xy[idx] - self.xy[best][:, None, :], axis=2) < SAME_POINT_RADIUS
+        competes = valid & ~(same_party & (~same_ref | near))
+        competes[:, 0] = False
+        # Whatever was not retrieved is at least as far as the last neighbour.
+        rival = competes.any(axis=1)
+        second = np.where(rival, d[np.arange(len(d)), np.argmax(competes, axis=1)], d[:, -1])
+        second = np.maximum(second, 1e-6)
+        # A photo keypoint votes for every reference of the winning party it is distinctively close to:
+        # a party enrolled with two designs (or two photos of one) must not split its evidence.
         qs, rs, ratios = [], [], []
         seen_ref = np.full((len(d), k), -1, np.int64)
-        for kd in np.unique(kind[valid]).tolist():
-            mine = valid & (kind == kd)
-            has = mine.any(axis=1)
-            first = np.argmax(mine, axis=1)
-            best = idx[rows, first]
-            # Which neighbours compete with the best one (see module docstring).
-            same_party = party == self.party[best][:, None]
-            same_ref = ref == self.ref[best][:, None]
-            near = np.linalg.norm(self.xy[idx] - self.xy[best][:, None, :], axis=2) < SAME_POINT_RADIUS
-            competes = mine & ~(same_party & (~same_ref | near))
-            competes[rows, first] = False
-            rival = competes.any(axis=1)
-            second = np.maximum(np.where(rival, d[rows, np.argmax(competes, axis=1)], farthest), 1e-6)
-            # A photo keypoint votes for every reference of the winning party it is distinctively close
-            # to: a party enrolled with two designs (or two photos of one) must not split its evidence.
-            for j in range(k):
-                fresh = np.all(seen_ref[:, :j] != ref[:, j : j + 1], axis=1) if j else np.ones(len(d), bool)
-                ok = mine[:, j] & has & same_party[:, j] & (d[:, j] < cut * second) & fresh
-                seen_ref[:, j] = np.where(ok, ref[:, j], seen_ref[:, j])
-                q = np.nonzero(ok)[0]
-                qs.append(q)
-                rs.append(idx[q, j])
-                ratios.append(d[q, j] / second[q])
-        if not qs:
-            return Matches.empty()
+        for j in range(k):
+            fresh = np.all(seen_ref[:, :j] != ref[:, j : j + 1], axis=1) if j else np.ones(len(d), bool)
+            ok = valid[:, j] & same_party[:, j] & (d[:, j] < cut * second) & fresh
+            seen_ref[:, j] = np.where(ok, ref[:, j], -1)
+            q = np.nonzero(ok)[0]
+            qs.append(q)
+            rs.append(idx[q, j])
+            ratios.append(d[q, j] / second[q])
         q = np.concatenate(qs).astype(np.int32)
         r = np.concatenate(rs).astype(np.int32)
         return Matches(q, r, self.ref[r].astype(np.int32), np.concatenate(ratios).astype(np.float32))

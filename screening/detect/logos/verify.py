@@ -139,7 +139,7 @@ def find_instances(
     kind = index.kind[matches.r]
     for ref_id in sorted(refs):
         sel = np.nonzero(matches.ref == ref_id)[0]
-        if index.references[ref_id].printed:
+        if index.references[ref_id].swapped:  # light-ink prints' matches only
             found += _instances_of(index, ref_id, matches, sel, photo, colour, cfg, printed=True)
             continue
         # The logo as enrolled is verified on its own matches, with the colour check; a dark-ink print of
@@ -426,7 +426,8 @@ def as_enrolled(
     m: Measures, ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig
 ) -> Measures:
     """``m`` with the appearance of the logo as enrolled: edges, and colour where both have some."""
-    edge, hue = _appearance(ref, _warped_back(ref, hmat, colour), cfg)
+    patch = _warped_back(ref, hmat, colour)
+    edge, hue, _ = _appearance(ref, patch, gradients(patch), cfg)
     return dataclasses.replace(m, edge=edge, colour=hue, tone=None)
 
 
@@ -434,16 +435,14 @@ def as_printed(
     m: Measures, ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig
 ) -> Measures:
     """``m`` with the appearance of a one-colour print: edges of the best-aligned print, and how nearly
-    the region's colours are two (there are no logo colours to compare). A region in the coloured
+    the region's colours are two (there are no logo colours to compare). A coloured region in the
     logo's own colours is no print: it is measured as the logo as enrolled (its prints' matches then
-    helped the fit, colour check included)."""
+    helped the fit), colour check included."""
     patch = _warped_back(ref, hmat, colour)
-    if ref.chroma >= cfg.colour_min_chroma:
-        seen, chroma = colour_of(patch, ref.mask)
-        if chroma >= cfg.print_max_chroma and float(np.minimum(ref.hist, seen).sum()) >= cfg.min_colour_similarity:
-            edge, hue = _appearance(ref, patch, cfg)
-            return dataclasses.replace(m, edge=edge, colour=hue, tone=None, printed=False)
     gb = gradients(patch)
+    edge, hue, similarity = _appearance(ref, patch, gb, cfg)
+    if similarity is not None and similarity >= cfg.min_colour_similarity:
+        return dataclasses.replace(m, edge=edge, colour=hue, tone=None, printed=False)
     edge = max((_edge_similarity(ga, gb) for ga in ref.print_gradients), default=0.0)
     return dataclasses.replace(m, edge=edge, colour=None, tone=_print_tone(ref, patch), printed=True)
 
@@ -542,19 +541,24 @@ def _warped_back(ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView) -
     )
 
 
-def _appearance(ref: ReferenceFeatures, patch: np.ndarray, cfg: VerifyConfig) -> tuple[float, float | None]:
-    """Compare the warped-back ``patch`` with the reference: edges, and colour where both have some: a
-    coloured logo printed in one colour (a screen-printed shirt, a stencilled flag, a photocopy) or seen
-    in a black-and-white photo keeps its shapes but not its colours."""
-    edge = _edge_similarity(ref.thumb_gradients, gradients(patch))
-    hue = None
-    if ref.chroma >= cfg.colour_min_chroma:
-        seen, chroma = colour_of(patch, ref.mask)
-        # One hue (the cloth) where the logo has several: printed in one colour on coloured cloth.
-        one_colour = _one_hue(seen) >= cfg.print_one_hue > _one_hue(ref.hist)
-        if chroma >= cfg.print_max_chroma and not one_colour:
-            hue = float(np.minimum(ref.hist, seen).sum())
-    return edge, hue
+def _appearance(
+    ref: ReferenceFeatures, patch: np.ndarray, gb: tuple[np.ndarray, np.ndarray], cfg: VerifyConfig
+) -> tuple[float, float | None, float | None]:
+    """Compare the warped-back ``patch`` (gradients ``gb``) with the reference: edge alignment, the
+    hue similarity the colour check uses (``None`` where it stands aside), and the hue similarity of
+    any coloured region (``None`` where the reference or the region is achromatic). A coloured logo
+    printed in one colour (a screen-printed shirt, a stencilled flag, a photocopy) or seen in a
+    black-and-white photo keeps its shapes but not its colours."""
+    edge = _edge_similarity(ref.thumb_gradients, gb)
+    if ref.chroma < cfg.colour_min_chroma:
+        return edge, None, None
+    seen, chroma = colour_of(patch, ref.mask)
+    if chroma < cfg.print_max_chroma:
+        return edge, None, None
+    similarity = float(np.minimum(ref.hist, seen).sum())
+    # One hue (the cloth) where the logo has several: printed in one colour on coloured cloth.
+    one_colour = _one_hue(seen) >= cfg.print_one_hue > _one_hue(ref.hist)
+    return edge, None if one_colour else similarity, similarity
 
 
 def _print_tone(ref: ReferenceFeatures, patch: np.ndarray) -> float:
