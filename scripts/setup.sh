@@ -22,5 +22,6 @@ if [ ! -x .venv/bin/python ]; then
     fi
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# The versions everything was tested and measured with (constraints.txt says why).
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 .venv/bin/screening models fetch
