@@ -172,6 +172,7 @@ class LogoDetector:
                 "reference": ref.file,
                 "one_colour_print": inst.printed,  # found as printed in one ink (a shirt, a flag)
                 "light_dark_swapped": ref.swapped,  # ... light ink on dark cloth
+                "guided_matching": inst.guided,  # re-matched where the fit put the logo (partly hidden)
                 "inliers": inst.inliers,
                 "inlier_ratio": round(inst.inlier_ratio, 3),
                 "coverage": round(inst.coverage, 3),

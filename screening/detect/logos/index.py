@@ -122,6 +122,11 @@ class LogoIndex:
         where = Features.join([Features(f.xy, f.size, f.angle, f.desc[:, :0]) for (f, _), _ in blocks])
         self.xy, self.size, self.angle = where.xy, where.size, where.angle
         counts = [len(f) for (f, _), _ in blocks]
+        # Rows of each reference as enrolled (contiguous): guided matching reads them (verify.guided).
+        starts = np.cumsum([0, *counts])
+        self.enrolled_rows = {
+            i: (int(starts[b]), int(starts[b + 1])) for b, ((_, i), k) in enumerate(blocks) if k == AS_ENROLLED
+        }
         self.ref = np.repeat(np.array([i for (_, i), _ in blocks], np.int32), counts)
         self.kind = np.repeat(np.array([k for _, k in blocks], np.int8), counts)
         party_code = {p: i for i, p in enumerate(sorted({r.party for r in references}))}

@@ -63,6 +63,11 @@ class VerifyConfig:
     min_distinctive: int = 3
     max_clusters: int = 12  # Hough bins tried per reference (largest first)
     max_instances_per_reference: int = 6
+    guided: bool = True  # a fit that looks right but is held up by too few spread inliers is re-matched ...
+    guided_max_distance: float = 0.5  # ... against the logo's keypoints where the fit puts them (RootSIFT L2)
+    guided_max_angle: float = 30.0  # ... with orientations agreeing within this many degrees
+    guided_min_inliers: int = 10  # distinct inliers of a re-matched fit ...
+    guided_min_coverage: float = 0.10  # ... and the share of the photo's keypoints inside its outline they are
 
     @property
     def fewest_inliers(self) -> int:
@@ -100,6 +105,7 @@ class Instance:
     score: float
     printed: bool = False  # verified as printed in one colour (edges of a print, colours of one ink)
     print_tone: float | None = None  # ... and then how nearly its colours are two (see _print_tone)
+    guided: bool = False  # verified after guided matching, on the part in view (see guided)
 
     def box(self) -> tuple[float, float, float, float]:
         x0, y0 = self.quad.min(axis=0)
@@ -279,7 +285,7 @@ def _instances_of(
             if key in tried:  # neighbouring Hough bins often recruit the very same inliers
                 continue
             tried.add(key)
-            inst = _verify(ref_id, printed, ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg)
+            inst = _verify(index, ref_id, printed, ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg, thr)
             if inst is not None:
                 out.append(inst)
                 used |= inl
@@ -390,10 +396,11 @@ class Measures:
 
 def measure(
     ref: ReferenceFeatures, hmat: np.ndarray, inl: np.ndarray, rxy: np.ndarray, qxy: np.ndarray, scale: np.ndarray,
-    photo: Features, colour: ColourView, cfg: VerifyConfig, printed: bool = False,
+    photo: Features, colour: ColourView, cfg: VerifyConfig, printed: bool = False, visible: bool = False,
 ) -> Measures | None:  # fmt: skip
     """Measure a fitted candidate, its appearance compared with the logo as enrolled or, ``printed``,
-    with its one-colour prints; ``None`` when its geometry is impossible for a printed logo."""
+    with its one-colour prints; ``None`` when its geometry is impossible for a printed logo. With
+    ``visible``, appearance is compared only where the inliers are (see :func:`_visible`)."""
     w, h = ref.width, ref.height
     inliers = _distinct_points(rxy[inl], qxy[inl])
     if inliers < 4:
@@ -419,15 +426,19 @@ def measure(
     inside_kp = int(_inside(quad, photo.xy.astype(np.float64)).sum())
     coverage = inliers / max(inside_kp, inliers)
     m = Measures(inliers, quad, disagreement, spread, inlier_ratio, coverage, 0.0, None)
-    return as_printed(m, ref, hmat, colour, cfg) if printed else as_enrolled(m, ref, hmat, colour, cfg)
+    if printed:
+        return as_printed(m, ref, hmat, colour, cfg)
+    return as_enrolled(m, ref, hmat, colour, cfg, _visible(ref, hull) if visible else None)
 
 
 def as_enrolled(
-    m: Measures, ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig
-) -> Measures:
-    """``m`` with the appearance of the logo as enrolled: edges, and colour where both have some."""
+    m: Measures, ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig,
+    seen: np.ndarray | None = None,
+) -> Measures:  # fmt: skip
+    """``m`` with the appearance of the logo as enrolled: edges, and colour where both have some;
+    only inside the thumbnail mask ``seen`` when given."""
     patch = _warped_back(ref, hmat, colour)
-    edge, hue, _ = _appearance(ref, patch, gradients(patch), cfg)
+    edge, hue, _ = _appearance(ref, patch, gradients(patch), cfg, seen)
     return dataclasses.replace(m, edge=edge, colour=hue, tone=None)
 
 
@@ -472,6 +483,18 @@ def accept(m: Measures, cfg: VerifyConfig) -> bool:
     return m.inlier_ratio >= cfg.bent_inlier_ratio and m.edge >= cfg.strong_edge_similarity
 
 
+def accept_guided(m: Measures, cfg: VerifyConfig) -> bool:
+    """The thresholds for a fit re-matched by :func:`guided`: every match is then an inlier by
+    construction, so instead of the share of tentative matches the fit explains, it must explain many
+    of the photo's keypoints inside the outline, spread over the logo."""
+    return (
+        _looks_right(m, cfg)
+        and m.inliers >= cfg.guided_min_inliers
+        and m.coverage >= cfg.guided_min_coverage
+        and m.spread >= cfg.min_spread
+    )
+
+
 def score(m: Measures) -> float:
     strength = 1.0 - np.exp(-m.inliers / 15.0)
     look = m.edge if m.colour is None else 0.5 * (m.edge + m.colour)
@@ -479,16 +502,104 @@ def score(m: Measures) -> float:
 
 
 def _verify(
-    ref_id: int, printed: bool, ref: ReferenceFeatures, hmat: np.ndarray, inl: np.ndarray, rxy: np.ndarray,
-    qxy: np.ndarray, scale: np.ndarray, photo: Features, colour: ColourView, cfg: VerifyConfig,
+    index: LogoIndex, ref_id: int, printed: bool, ref: ReferenceFeatures, hmat: np.ndarray, inl: np.ndarray,
+    rxy: np.ndarray, qxy: np.ndarray, scale: np.ndarray, photo: Features, colour: ColourView, cfg: VerifyConfig,
+    thr: float,
 ) -> Instance | None:  # fmt: skip
     m = measure(ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg, printed)
-    if m is None or not accept(m, cfg):
+    if m is None:
         return None
+    if accept(m, cfg):
+        return _instance(ref_id, hmat, m)
+    # A fit that looks right but has too few or bunched inliers (part of the logo hidden, or its true
+    # matches thinned out by the ratio test) is re-matched where it puts the logo's keypoints. Colour
+    # waits for the re-measure: an arm or a person in front brings colours of its own.
+    if not cfg.guided or printed or not _looks_right(dataclasses.replace(m, colour=None), cfg):
+        return None
+    g_rxy, g_qxy, g_scale = guided(index, ref_id, hmat, m.quad, photo, thr, cfg)
+    if len(g_rxy) == 0:
+        return None
+    rxy = np.concatenate([rxy[inl], g_rxy])
+    qxy = np.concatenate([qxy[inl], g_qxy])
+    scale = np.concatenate([scale[inl], g_scale])
+    hmat, inl = _refit(hmat, rxy, qxy, thr)
+    m = measure(ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg, printed, visible=True)
+    if m is None or not accept_guided(m, cfg):
+        return None
+    return _instance(ref_id, hmat, m, guided=True)
+
+
+def _instance(ref_id: int, hmat: np.ndarray, m: Measures, *, guided: bool = False) -> Instance:
     return Instance(
         ref_id, hmat, m.quad, m.inliers, m.inlier_ratio, m.coverage, m.spread, m.edge, m.colour, score(m),
-        m.printed, m.tone,
+        m.printed, m.tone, guided,
     )  # fmt: skip
+
+
+def _looks_right(m: Measures, cfg: VerifyConfig) -> bool:
+    """The appearance of a fit passes (edges, colour, keypoint scales): worth re-matching where it says
+    the logo's keypoints are, when its matches alone were too few or bunched (part of the logo hidden
+    by an arm, a fold or a person in front, or matches thinned out by the ratio test)."""
+    if m.scale_disagreement > cfg.max_scale_disagreement or m.edge < cfg.min_edge_similarity:
+        return False
+    return m.colour is None or m.colour >= cfg.min_colour_similarity
+
+
+def guided(
+    index: LogoIndex, ref_id: int, hmat: np.ndarray, quad: np.ndarray, photo: Features, thr: float,
+    cfg: VerifyConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Correspondences found by looking where a fit puts each of the logo's keypoints (guided matching):
+    photo keypoints inside ``quad`` within ``thr`` of a projected reference keypoint, of the size and
+    orientation the fit predicts there, whose descriptor is close in absolute terms. No ratio test:
+    the geometry already singles out the candidate, where the ratio test against every enrolled logo
+    discards true matches of a small or partly hidden logo. Returns (reference xy, photo xy, scale)."""
+    start, stop = index.enrolled_rows.get(ref_id, (0, 0))
+    inside = np.nonzero(_inside(quad, photo.xy.astype(np.float64)))[0]
+    empty = (np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0))
+    if stop <= start or len(inside) == 0:
+        return empty
+    rxy = index.xy[start:stop].astype(np.float64)
+    proj = cv2.perspectiveTransform(rxy.reshape(-1, 1, 2), hmat).reshape(-1, 2)
+    expected = index.size[start:stop] * _local_scale(hmat, rxy)
+    qxy = photo.xy[inside].astype(np.float64)
+    qsize = photo.size[inside]
+    near = np.linalg.norm(qxy[:, None, :] - proj[None, :, :], axis=2) < thr
+    ratio = qsize[:, None] / np.maximum(expected[None, :], 1e-6)
+    near &= (ratio > 1.0 / cfg.max_scale_disagreement) & (ratio < cfg.max_scale_disagreement)
+    pi, ri = np.nonzero(near)
+    if len(pi) == 0:
+        return empty
+    # Rotation the fit implies at each reference keypoint (the image of its x axis).
+    jac = _jacobian(hmat, rxy[ri])
+    rot = np.rad2deg(np.arctan2(jac[:, 1, 0], jac[:, 0, 0]))
+    turn = photo.angle[inside[pi]] - index.angle[start + ri] - rot
+    turn = np.abs((turn + 180.0) % 360.0 - 180.0)
+    keep = turn < cfg.guided_max_angle
+    pi, ri = pi[keep], ri[keep]
+    dist = np.linalg.norm(photo.desc[inside[pi]] - index.desc[start + ri], axis=1)
+    keep = dist < cfg.guided_max_distance
+    pi, ri, dist = pi[keep], ri[keep], dist[keep]
+    # One reference keypoint per photo keypoint: the closest descriptor.
+    order = np.lexsort((dist, pi))
+    first = np.ones(len(order), bool)
+    first[1:] = pi[order][1:] != pi[order][:-1]
+    pi, ri = pi[order][first], ri[order][first]
+    q = inside[pi]
+    return (
+        rxy[ri],
+        photo.xy[q].astype(np.float64),
+        (photo.size[q] / np.maximum(index.size[start + ri], 1e-3)).astype(np.float64),
+    )
+
+
+def _refit(hmat: np.ndarray, rxy: np.ndarray, qxy: np.ndarray, thr: float) -> tuple[np.ndarray, np.ndarray]:
+    """A homography refitted to ``rxy`` -> ``qxy`` (RANSAC), with its inliers; ``hmat`` where that fails."""
+    if len(rxy) >= 4:
+        h2, _ = cv2.findHomography(rxy, qxy, cv2.RANSAC, thr, maxIters=500, confidence=0.995)
+        if h2 is not None and np.all(np.isfinite(h2)) and abs(h2[2, 2]) > 1e-9:
+            hmat = h2 / h2[2, 2]
+    return _with_inliers(hmat, rxy, qxy, np.ones(len(rxy), bool), thr)
 
 
 def _good_quad(quad: np.ndarray, aspect: float, cfg: VerifyConfig) -> bool:
@@ -509,16 +620,22 @@ def _good_quad(quad: np.ndarray, aspect: float, cfg: VerifyConfig) -> bool:
     return 1.0 / cfg.max_aspect_change <= change <= cfg.max_aspect_change
 
 
-def _local_scale(hmat: np.ndarray, pts: np.ndarray) -> np.ndarray:
+def _jacobian(hmat: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """(N, 2, 2) Jacobians of the homography at ``pts``."""
     x, y = pts[:, 0], pts[:, 1]
     wv = hmat[2, 0] * x + hmat[2, 1] * y + hmat[2, 2]
     u = (hmat[0, 0] * x + hmat[0, 1] * y + hmat[0, 2]) / wv
     v = (hmat[1, 0] * x + hmat[1, 1] * y + hmat[1, 2]) / wv
-    j00 = (hmat[0, 0] - u * hmat[2, 0]) / wv
-    j01 = (hmat[0, 1] - u * hmat[2, 1]) / wv
-    j10 = (hmat[1, 0] - v * hmat[2, 0]) / wv
-    j11 = (hmat[1, 1] - v * hmat[2, 1]) / wv
-    return np.sqrt(np.abs(j00 * j11 - j01 * j10))
+    j = np.empty((len(pts), 2, 2))
+    j[:, 0, 0] = (hmat[0, 0] - u * hmat[2, 0]) / wv
+    j[:, 0, 1] = (hmat[0, 1] - u * hmat[2, 1]) / wv
+    j[:, 1, 0] = (hmat[1, 0] - v * hmat[2, 0]) / wv
+    j[:, 1, 1] = (hmat[1, 1] - v * hmat[2, 1]) / wv
+    return j
+
+
+def _local_scale(hmat: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.abs(np.linalg.det(_jacobian(hmat, pts))))
 
 
 def _inside(quad: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -542,23 +659,45 @@ def _warped_back(ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView) -
 
 
 def _appearance(
-    ref: ReferenceFeatures, patch: np.ndarray, gb: tuple[np.ndarray, np.ndarray], cfg: VerifyConfig
+    ref: ReferenceFeatures,
+    patch: np.ndarray,
+    gb: tuple[np.ndarray, np.ndarray],
+    cfg: VerifyConfig,
+    seen: np.ndarray | None = None,
 ) -> tuple[float, float | None, float | None]:
     """Compare the warped-back ``patch`` (gradients ``gb``) with the reference: edge alignment, the
     hue similarity the colour check uses (``None`` where it stands aside), and the hue similarity of
     any coloured region (``None`` where the reference or the region is achromatic). A coloured logo
     printed in one colour (a screen-printed shirt, a stencilled flag, a photocopy) or seen in a
-    black-and-white photo keeps its shapes but not its colours."""
-    edge = _edge_similarity(ref.thumb_gradients, gb)
+    black-and-white photo keeps its shapes but not its colours. With a mask ``seen`` (uint8 0/255),
+    both are compared only there: the part of a partly hidden logo that is in view."""
+    ga, mask, ref_hist = ref.thumb_gradients, ref.mask, ref.hist
+    if seen is not None:
+        keep = (seen > 0).astype(np.float32)
+        ga, gb = (ga[0] * keep, ga[1] * keep), (gb[0] * keep, gb[1] * keep)
+        mask = cv2.bitwise_and(mask, seen)
+        ref_hist, _ = colour_of(ref.thumb, mask)
+    edge = _edge_similarity(ga, gb)
     if ref.chroma < cfg.colour_min_chroma:
         return edge, None, None
-    seen, chroma = colour_of(patch, ref.mask)
+    hist, chroma = colour_of(patch, mask)
     if chroma < cfg.print_max_chroma:
         return edge, None, None
-    similarity = float(np.minimum(ref.hist, seen).sum())
+    similarity = float(np.minimum(ref_hist, hist).sum())
     # One hue (the cloth) where the logo has several: printed in one colour on coloured cloth.
-    one_colour = _one_hue(seen) >= cfg.print_one_hue > _one_hue(ref.hist)
+    one_colour = _one_hue(hist) >= cfg.print_one_hue > _one_hue(ref_hist)
     return edge, None if one_colour else similarity, similarity
+
+
+def _visible(ref: ReferenceFeatures, hull: np.ndarray) -> np.ndarray:
+    """The part of the thumbnail in view (uint8 0/255): the inliers' convex hull (canonical frame),
+    grown by an eighth of the logo's side, since keypoints sit inside the shapes they describe."""
+    th, tw = ref.thumb.shape[:2]
+    pts = hull.reshape(-1, 2) * np.array([tw / ref.width, th / ref.height], np.float32)
+    out = np.zeros((th, tw), np.uint8)
+    cv2.fillConvexPoly(out, np.round(pts).astype(np.int32), 255)
+    grow = max(1, round(max(th, tw) / 8))
+    return cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
 
 
 def _print_tone(ref: ReferenceFeatures, patch: np.ndarray) -> float:
