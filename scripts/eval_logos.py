@@ -10,7 +10,8 @@ Devset: the clean references in ``logo/reference/brand/`` are enrolled as two pa
 Prints: every enrolled synthetic logo image printed in one colour (dark ink on a white or a red
 shirt, white ink on a black one) and in a black-and-white photo, one per scene.
 
-Occlusion: every enrolled synthetic logo image with 0-50 % of it hidden, one per scene.
+Occlusion: every enrolled synthetic logo image with 0-50 % of it hidden, one per scene, by a shape in
+one colour or cut from another textured background.
 
 Prints recall (true instances found with the right party), the share of photos without an enrolled
 logo that get any logo finding, and wrong-party findings (a finding that is not an enrolled logo of
@@ -267,7 +268,7 @@ def eval_occlusion(args: argparse.Namespace) -> None:
         logos = synthetic_registry(root, args.logos)
         det = detector_for(root)
         print(f"partly hidden logos, {args.logos} logo images, 300 px each:")
-        for frac in OCCLUSIONS:
+        for textured, frac in [(False, f) for f in OCCLUSIONS] + [(True, f) for f in OCCLUSIONS[1:]]:
             rng = np.random.default_rng(7)
             found = total = wrong = 0
             for party, variants in logos.items():
@@ -277,12 +278,14 @@ def eval_occlusion(args: argparse.Namespace) -> None:
                     if box is None:
                         continue
                     if frac > 0:
-                        gen.occlude(scene, box, rng, frac)
+                        texture = gen.procedural_background(rng) if textured else None
+                        gen.occlude(scene, box, rng, frac, texture)
                     got = det.detect(load_image(cv2.cvtColor(gen.finish(scene, rng), cv2.COLOR_BGR2RGB)))
                     total += 1
                     found += any(f.party == party and _hit(f, box) for f in got)
                     wrong += sum(1 for f in got if not (f.party == party and _hit(f, box)))
-            print(f"  {frac:4.0%} hidden  found {found}/{total}, wrong findings {wrong}")
+            what = "by texture" if textured else "in one colour"
+            print(f"  {frac:4.0%} hidden {what:13s} found {found}/{total}, wrong findings {wrong}")
 
 
 def main() -> None:

@@ -421,19 +421,28 @@ def _iou_any(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return ix * iy
 
 
-def occlude(scene: np.ndarray, box: tuple[float, float, float, float], rng: np.random.Generator, frac: float) -> None:
-    """Cover about ``frac`` of a box from one side (a hand, a person, the edge of another sign)."""
+def occlude(
+    scene: np.ndarray, box: tuple[float, float, float, float], rng: np.random.Generator, frac: float,
+    texture: np.ndarray | None = None,
+) -> None:  # fmt: skip
+    """Cover about ``frac`` of a box from one side (a hand, a person, the edge of another sign): in one
+    colour, or with ``texture`` (an image the size of the scene, e.g. another background: clothes,
+    skin and crowds have edges of their own)."""
     x, y, w, h = box
     col = tuple(int(v) for v in rng.integers(0, 255, 3))
     side = rng.integers(0, 4)
+    shape = np.zeros(scene.shape[:2], np.uint8) if texture is not None else scene
+    paint = 255 if texture is not None else col
     if side == 0:
-        cv2.rectangle(scene, (int(x), int(y)), (int(x + w * frac), int(y + h)), col, -1)
+        cv2.rectangle(shape, (int(x), int(y)), (int(x + w * frac), int(y + h)), paint, -1)
     elif side == 1:
-        cv2.rectangle(scene, (int(x + w * (1 - frac)), int(y)), (int(x + w), int(y + h)), col, -1)
+        cv2.rectangle(shape, (int(x + w * (1 - frac)), int(y)), (int(x + w), int(y + h)), paint, -1)
     elif side == 2:
-        cv2.ellipse(scene, (int(x + w / 2), int(y + h)), (int(w * 0.6), int(h * frac * 1.2)), 0, 180, 360, col, -1)
+        cv2.ellipse(shape, (int(x + w / 2), int(y + h)), (int(w * 0.6), int(h * frac * 1.2)), 0, 180, 360, paint, -1)
     else:
-        cv2.rectangle(scene, (int(x), int(y)), (int(x + w), int(y + h * frac)), col, -1)
+        cv2.rectangle(shape, (int(x), int(y)), (int(x + w), int(y + h * frac)), paint, -1)
+    if texture is not None:
+        scene[shape > 0] = texture[shape > 0]
 
 
 def finish(scene: np.ndarray, rng: np.random.Generator) -> np.ndarray:
