@@ -449,3 +449,16 @@ def test_guided_matching_needs_position_orientation_and_descriptor(detector: Log
     o_start, o_stop = index.enrolled_rows[1]  # the other party's logo's descriptors
     others = index.desc[np.linspace(o_start, o_stop - 1, len(rows)).astype(int)]
     assert len(guided(index, ref, hmat, quad, photo(angle, others), 3.0, cfg)[0]) < 0.1 * len(rows)
+
+
+def test_reference_features_depend_on_the_image_alone(logos: dict[str, np.ndarray]) -> None:
+    """Features are cached by the image's content: whatever ran on the thread before (here, draws from
+    OpenCV's RNG, as a FLANN forest build makes) must not change them (the one-colour cuts use k-means)."""
+    from screening.detect.logos.features import describe_reference
+
+    image = gen.reference_image(logos["pdip"])
+    first = describe_reference(image)
+    noise = np.zeros((64, 64), np.float32)
+    cv2.randu(noise, 0, 1)
+    again = describe_reference(image)
+    assert first.print_rows > 0 and np.array_equal(first.features.desc, again.features.desc)

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 # Bump whenever extraction changes: cached reference features with another version are recomputed.
-FEATURE_VERSION = "rootsift-ms4-tilt4-print1-v4"
+FEATURE_VERSION = "rootsift-ms4-tilt4-print1-v5"
 
 REF_SIDE = 400  # canonical long side of a reference logo crop, in pixels
 REF_SCALES = (1.0, 0.5, 0.25, 0.125)  # reference pyramid levels described (coordinates map back to canonical)
@@ -213,6 +213,10 @@ def one_colour(bgr: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
     if tones.size < 64 or float(tones.std()) < 12.0:
         return []
     k = 4
+    # k-means++ draws from the calling thread's OpenCV RNG, whose state depends on whatever ran on that
+    # thread before (another enrolment, a FLANN forest build): the features are cached by the image's
+    # content alone, so they must be a function of it. 0 is a new thread's state.
+    cv2.setRNGSeed(0)
     _, labels, centres = cv2.kmeans(
         tones.reshape(-1, 1),
         k,
