@@ -256,25 +256,31 @@ def eval_prints(args: argparse.Namespace) -> None:
             print(f"  {name:27s} found {found}/{total}, wrong findings {wrong}")
 
 
-# Share of the logo's box hidden by an arm-like band or a person's shoulder (see gen.occlude), per row.
+# Share of the logo's box hidden by an arm-like band or a person's shoulder (see gen.occlude): by a
+# shape in one colour, by a patch of texture, and one-colour prints (PRINTS) hidden by texture.
 OCCLUSIONS = (0.0, 0.2, 0.35, 0.5)
+OCCLUDED_PRINTS = ("dark ink on a white shirt", "white ink on a black shirt")
 
 
 def eval_occlusion(args: argparse.Namespace) -> None:
     """Each enrolled logo image at 300 px on a procedural background, part of it hidden: found with the
     right party where it is, and findings elsewhere. Shirts and flags are seldom in full view."""
+    cases = [(None, False, f) for f in OCCLUSIONS] + [(None, True, f) for f in OCCLUSIONS[1:]]
+    cases += [(name, True, f) for name in OCCLUDED_PRINTS for f in (0.2, 0.35)]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
         logos = synthetic_registry(root, args.logos)
         det = detector_for(root)
         print(f"partly hidden logos, {args.logos} logo images, 300 px each:")
-        for textured, frac in [(False, f) for f in OCCLUSIONS] + [(True, f) for f in OCCLUSIONS[1:]]:
+        for print_name, textured, frac in cases:
             rng = np.random.default_rng(7)
+            colours = PRINTS[print_name] if print_name else None
             found = total = wrong = 0
             for party, variants in logos.items():
                 for logo in variants:
                     scene = gen.procedural_background(rng)
-                    box = gen.paste(scene, logo, rng, 300, bend=0.02, tilt=0.05)
+                    shown = logo if colours is None else gen.one_colour_print(logo, *colours)
+                    box = gen.paste(scene, shown, rng, 300, bend=0.02, tilt=0.05)
                     if box is None:
                         continue
                     if frac > 0:
@@ -283,9 +289,14 @@ def eval_occlusion(args: argparse.Namespace) -> None:
                     got = det.detect(load_image(cv2.cvtColor(gen.finish(scene, rng), cv2.COLOR_BGR2RGB)))
                     total += 1
                     found += any(f.party == party and _hit(f, box) for f in got)
-                    wrong += sum(1 for f in got if not (f.party == party and _hit(f, box)))
-            what = "by texture" if textured else "in one colour"
-            print(f"  {frac:4.0%} hidden {what:13s} found {found}/{total}, wrong findings {wrong}")
+                    bad = [f for f in got if not (f.party == party and _hit(f, box))]
+                    wrong += len(bad)
+                    if bad and args.verbose:
+                        print(
+                            f"  wrong: {[(f.party, f.box.as_list(), dict(f.detail)) for f in bad]} truth={party} {box}"
+                        )
+            what = ("by texture" if textured else "in one colour") + (f", {print_name}" if print_name else "")
+            print(f"  {frac:4.0%} hidden {what:42s} found {found}/{total}, wrong findings {wrong}")
 
 
 def main() -> None:
