@@ -17,7 +17,11 @@ accepts. So, as in Lowe (2004):
    inside the outline explained by it, and an appearance check of the photo region warped back onto
    the reference (edge alignment, plus colour for coloured logos) or, for a one-colour print, onto
    its prints (edge alignment, and colours that are two: ink and cloth);
-4. accepted inliers are removed and the next cluster is tried, so several instances are found.
+4. a fit of a logo as enrolled whose edges line up but that fails for too few or bunched inliers (an
+   arm across the logo, a fold: the ratio test keeps few matches of what is in view) is re-matched
+   where it puts each of the logo's keypoints (guided matching: position, size, orientation and
+   descriptor, no ratio test), refitted, and judged on the part in view;
+5. accepted inliers are removed and the next cluster is tried, so several instances are found.
 """
 
 from __future__ import annotations
@@ -523,7 +527,7 @@ def _verify(
     qxy = np.concatenate([qxy[inl], g_qxy])
     scale = np.concatenate([scale[inl], g_scale])
     hmat, inl = _refit(hmat, rxy, qxy, thr)
-    m = measure(ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg, printed, visible=True)
+    m = measure(ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg, printed=False, visible=True)
     if m is None or not accept_guided(m, cfg):
         return None
     return _instance(ref_id, hmat, m, guided=True)
@@ -564,10 +568,15 @@ def guided(
     expected = index.size[start:stop] * _local_scale(hmat, rxy)
     qxy = photo.xy[inside].astype(np.float64)
     qsize = photo.size[inside]
-    near = np.linalg.norm(qxy[:, None, :] - proj[None, :, :], axis=2) < thr
-    ratio = qsize[:, None] / np.maximum(expected[None, :], 1e-6)
-    near &= (ratio > 1.0 / cfg.max_scale_disagreement) & (ratio < cfg.max_scale_disagreement)
-    pi, ri = np.nonzero(near)
+    pairs = []
+    for c in range(0, len(inside), 256):  # bounded memory when a big outline holds thousands of keypoints
+        near = np.linalg.norm(qxy[c : c + 256, None, :] - proj[None, :, :], axis=2) < thr
+        ratio = qsize[c : c + 256, None] / np.maximum(expected[None, :], 1e-6)
+        near &= (ratio > 1.0 / cfg.max_scale_disagreement) & (ratio < cfg.max_scale_disagreement)
+        p, r = np.nonzero(near)
+        pairs.append((p + c, r))
+    pi = np.concatenate([p for p, _ in pairs])
+    ri = np.concatenate([r for _, r in pairs])
     if len(pi) == 0:
         return empty
     # Rotation the fit implies at each reference keypoint (the image of its x axis).
