@@ -29,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -229,30 +230,48 @@ PRINTS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]] | None] = {
 }
 
 
+def _one_per_scene(
+    args: argparse.Namespace, det: LogoDetector, logos: dict[str, list[np.ndarray]], rng: np.random.Generator,
+    shown: Callable[[np.ndarray], np.ndarray], after: Callable[[np.ndarray, tuple], np.ndarray],
+) -> tuple[int, int, int]:  # fmt: skip
+    """Each enrolled logo image, as ``shown``, at 300 px on its own procedural background with a little
+    perspective and bending, then ``after`` (the scene, the logo's box) -> the photo: (found with the
+    right party where it is, scenes, findings elsewhere or of another party)."""
+    found = total = wrong = 0
+    for party, variants in logos.items():
+        for logo in variants:
+            scene = gen.procedural_background(rng)
+            box = gen.paste(scene, shown(logo), rng, 300, bend=0.02, tilt=0.05)
+            if box is None:
+                continue
+            scene = after(scene, box)
+            got = det.detect(load_image(cv2.cvtColor(gen.finish(scene, rng), cv2.COLOR_BGR2RGB)))
+            total += 1
+            found += any(f.party == party and _hit(f, box) for f in got)
+            bad = [f for f in got if not (f.party == party and _hit(f, box))]
+            wrong += len(bad)
+            if bad and args.verbose:
+                print(f"  wrong: {[(f.party, f.box.as_list(), dict(f.detail)) for f in bad]} truth={party} {box}")
+    return found, total, wrong
+
+
+def _printed(colours: tuple[tuple[int, int, int], tuple[int, int, int]] | None) -> Callable[[np.ndarray], np.ndarray]:
+    return (lambda logo: logo) if colours is None else (lambda logo: gen.one_colour_print(logo, *colours))
+
+
 def eval_prints(args: argparse.Namespace) -> None:
-    """Each enrolled logo image once per kind of print, 300 px on a procedural background with a little
-    perspective and bending: found with the right party where it is, and findings elsewhere."""
+    """Each enrolled logo image once per kind of print (see :func:`_one_per_scene`)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
         logos = synthetic_registry(root, args.logos)
         det = detector_for(root)
         print(f"one-colour prints and black-and-white photos, {args.logos} logo images, 300 px each:")
         for name, colours in PRINTS.items():
-            rng = np.random.default_rng(5)
-            found = total = wrong = 0
-            for party, variants in logos.items():
-                for logo in variants:
-                    scene = gen.procedural_background(rng)
-                    shown = logo if colours is None else gen.one_colour_print(logo, *colours)
-                    box = gen.paste(scene, shown, rng, 300, bend=0.02, tilt=0.05)
-                    if box is None:
-                        continue
-                    if colours is None:
-                        scene = cv2.cvtColor(cv2.cvtColor(scene, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-                    got = det.detect(load_image(cv2.cvtColor(gen.finish(scene, rng), cv2.COLOR_BGR2RGB)))
-                    total += 1
-                    found += any(f.party == party and _hit(f, box) for f in got)
-                    wrong += sum(1 for f in got if not (f.party == party and _hit(f, box)))
+
+            def grey(scene: np.ndarray, _box: tuple, bw: bool = colours is None) -> np.ndarray:
+                return cv2.cvtColor(cv2.cvtColor(scene, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR) if bw else scene
+
+            found, total, wrong = _one_per_scene(args, det, logos, np.random.default_rng(5), _printed(colours), grey)
             print(f"  {name:27s} found {found}/{total}, wrong findings {wrong}")
 
 
@@ -263,8 +282,8 @@ OCCLUDED_PRINTS = ("dark ink on a white shirt", "white ink on a black shirt")
 
 
 def eval_occlusion(args: argparse.Namespace) -> None:
-    """Each enrolled logo image at 300 px on a procedural background, part of it hidden: found with the
-    right party where it is, and findings elsewhere. Shirts and flags are seldom in full view."""
+    """Each enrolled logo image, part of it hidden (see :func:`_one_per_scene`). Shirts and flags are
+    seldom in full view."""
     cases = [(None, False, f) for f in OCCLUSIONS] + [(None, True, f) for f in OCCLUSIONS[1:]]
     cases += [(name, True, f) for name in OCCLUDED_PRINTS for f in (0.2, 0.35)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -274,27 +293,16 @@ def eval_occlusion(args: argparse.Namespace) -> None:
         print(f"partly hidden logos, {args.logos} logo images, 300 px each:")
         for print_name, textured, frac in cases:
             rng = np.random.default_rng(7)
+
+            def hide(
+                scene: np.ndarray, box: tuple, frac: float = frac, textured: bool = textured, rng=rng
+            ) -> np.ndarray:
+                if frac > 0:
+                    gen.occlude(scene, box, rng, frac, gen.procedural_background(rng) if textured else None)
+                return scene
+
             colours = PRINTS[print_name] if print_name else None
-            found = total = wrong = 0
-            for party, variants in logos.items():
-                for logo in variants:
-                    scene = gen.procedural_background(rng)
-                    shown = logo if colours is None else gen.one_colour_print(logo, *colours)
-                    box = gen.paste(scene, shown, rng, 300, bend=0.02, tilt=0.05)
-                    if box is None:
-                        continue
-                    if frac > 0:
-                        texture = gen.procedural_background(rng) if textured else None
-                        gen.occlude(scene, box, rng, frac, texture)
-                    got = det.detect(load_image(cv2.cvtColor(gen.finish(scene, rng), cv2.COLOR_BGR2RGB)))
-                    total += 1
-                    found += any(f.party == party and _hit(f, box) for f in got)
-                    bad = [f for f in got if not (f.party == party and _hit(f, box))]
-                    wrong += len(bad)
-                    if bad and args.verbose:
-                        print(
-                            f"  wrong: {[(f.party, f.box.as_list(), dict(f.detail)) for f in bad]} truth={party} {box}"
-                        )
+            found, total, wrong = _one_per_scene(args, det, logos, rng, _printed(colours), hide)
             what = ("by texture" if textured else "in one colour") + (f", {print_name}" if print_name else "")
             print(f"  {frac:4.0%} hidden {what:42s} found {found}/{total}, wrong findings {wrong}")
 
