@@ -281,11 +281,7 @@ def test_waving_flag_needs_the_affine_model(
     monkeypatch.setattr(verify, "_fits", homography_only)
     # On the logo's own matches (its prints' matches, pooled, can steady a homography), and without
     # guided matching (re-matching where the fit puts the logo recruits enough for a homography too).
-    config = detector.config
-    own_only = LogoDetector(
-        detector.registry,
-        dataclasses.replace(config, prints=False, verify=dataclasses.replace(config.verify, guided=False)),
-    )
+    own_only = _unguided(detector, prints=False)
     assert all(own_only.detect(image) == [] for image, _ in images)
 
 
@@ -399,13 +395,17 @@ def test_one_colour_cuts_between_the_logos_tones() -> None:
     assert one_colour(flat, np.where(flat[:, :, 0] < 128, 255, 0).astype(np.uint8)) == []
 
 
+def _unguided(detector: LogoDetector, **changes: object) -> LogoDetector:
+    """The same detector without guided matching (and with any other ``changes`` to its config)."""
+    config = detector.config
+    verify = dataclasses.replace(config.verify, guided=False)
+    return LogoDetector(detector.registry, dataclasses.replace(config, verify=verify, **changes))
+
+
 def test_half_hidden_logo_found_by_guided_matching(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
     """An arm across the lower half of a logo leaves too few, bunched ratio-test matches; re-matching
     where the fit puts the logo's keypoints, and comparing appearance on the part in view, finds it."""
-    without = LogoDetector(
-        detector.registry,
-        dataclasses.replace(detector.config, verify=dataclasses.replace(detector.config.verify, guided=False)),
-    )
+    without = _unguided(detector)
     for seed in (0, 1, 2):
         scene = _background(seed)
         x, y, w, h = box = _place(scene, logos["pdip"], [(320, 200), (580, 215), (575, 470), (318, 460)])
