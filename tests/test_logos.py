@@ -216,27 +216,47 @@ def test_small_logo_found_by_closer_look(detector: LogoDetector, logos: dict[str
     assert coarse_only.detect(image) == []  # the closer look is what finds it
 
 
-def test_index_queries_are_identical_in_every_thread(detector: LogoDetector) -> None:
-    """Randomised kd-trees built per thread must still answer alike (seeded), or verdicts would
-    depend on which thread or batch worker screened a photo."""
+def test_index_forests_are_built_once_and_searched_safely_from_many_threads(detector: LogoDetector) -> None:
+    """Threads share one forest per kind, built once however many threads ask for it at the same time,
+    and concurrent searches of it answer exactly as one thread searching alone does."""
     import threading
 
-    index = detector.index  # one index over every reference (two forests: as enrolled, prints)
+    fresh = LogoDetector(detector.registry, detector.config)  # forests not built yet
+    index = fresh.index
     queries = np.random.default_rng(3).random((1500, 128), dtype=np.float32)
+    barrier = threading.Barrier(4)
+    seen: list[list[cv2.flann.Index]] = []
     answers: list[list[np.ndarray]] = []
 
-    def ask(other_work: int) -> None:
-        cv2.randu(np.empty(other_work, np.float32), 0, 1)  # what ran before advanced this thread's RNG
+    def ask() -> None:
+        barrier.wait()  # all four ask for the forests at once
         forests = index._forests()
-        answers.append([forest.knnSearch(queries, 2, params={"checks": index.checks})[0] for _, forest in forests])
+        seen.append([forest for _, forest in forests])
+        for _ in range(5):
+            answers.append([f.knnSearch(queries, 4, params={"checks": index.checks})[0] for _, f in forests])
 
-    threads = [threading.Thread(target=ask, args=(n,)) for n in (1, 1000, 77)]
+    threads = [threading.Thread(target=ask) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(answers) == 3 and len(answers[0]) == 2
-    assert all(np.array_equal(a, b) for other in answers for a, b in zip(other, answers[0], strict=True))
+    assert len(seen) == 4 and len(seen[0]) == 2  # as enrolled, prints
+    assert all(a is b for other in seen for a, b in zip(other, seen[0], strict=True))
+    alone = [f.knnSearch(queries, 4, params={"checks": index.checks})[0] for _, f in index._forests()]
+    assert len(answers) == 20
+    assert all(np.array_equal(a, b) for other in answers for a, b in zip(other, alone, strict=True))
+
+
+def test_index_forests_are_identical_in_every_process(detector: LogoDetector) -> None:
+    """Randomised kd-trees are seeded: an index built by a thread whose RNG other work advanced (or in
+    another batch worker) answers alike, or verdicts would depend on who screened a photo."""
+    queries = np.random.default_rng(4).random((1500, 128), dtype=np.float32)
+    answers = []
+    for other_work in (1, 1000):
+        cv2.randu(np.empty(other_work, np.float32), 0, 1)  # what ran before advanced this thread's RNG
+        index = LogoDetector(detector.registry, detector.config).index
+        answers.append([f.knnSearch(queries, 2, params={"checks": index.checks})[0] for _, f in index._forests()])
+    assert all(np.array_equal(a, b) for a, b in zip(*answers, strict=True))
 
 
 def test_repeated_calls_give_identical_findings(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:

@@ -103,9 +103,7 @@ class LogoDetector:
         self.config = config or LogoConfig()
         # Threads for bands, verification and closer looks: the runtime's (batch workers run one each),
         # else the cores, so that many callers screening at once still use them all. One photo keeps
-        # about `bands` of them busy. Each thread that searches holds its own FLANN forests (~2 MB per
-        # enrolled logo image, prints included), built when it first searches. Only speed depends on this,
-        # never results.
+        # about `bands` of them busy. Only speed depends on this, never results.
         self.threads = max(1, threads or os.cpu_count() or 1)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -128,19 +126,11 @@ class LogoDetector:
         return cls(registry, LogoConfig.from_dict(config), threads=getattr(runtime, "threads", 0))
 
     def warmup(self) -> None:
-        """Build the FLANN index on the threads one photo searches from (each keeps its own): the
-        caller's when the detector runs on one thread, else one pool thread per band."""
-        if self.threads == 1:
+        """Build the index's FLANN forests (shared by all threads), in parallel when there are threads."""
+        if self.threads == 1 or not len(self.index):
             self.index.warmup()
-        elif len(self.index):
-            n = min(self.threads, self.config.bands)
-            barrier = threading.Barrier(n)
-
-            def build(_: int) -> None:
-                self.index.warmup()
-                barrier.wait(timeout=60)  # holds each task on its own thread until all have built
-
-            self._map(build, range(n))
+        else:
+            self._map(lambda _: self.index.warmup(), range(min(self.threads, 2)))  # one forest each
 
     def detect(self, image: LoadedImage) -> list[Finding]:
         """Every enrolled logo instance in ``image``; boxes in original pixels."""
@@ -226,8 +216,7 @@ class LogoDetector:
         return photo, Matches.join([m for _, m in parts], [int(off) for off in offsets])
 
     def _map(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
-        """``fn`` over ``items``, on the detector's threads when it has more than one (always those:
-        index searches then run only on them, so only they hold a FLANN index)."""
+        """``fn`` over ``items``, on the detector's threads when it has more than one."""
         items = list(items)
         if self.threads == 1 or not items:
             return [fn(item) for item in items]

@@ -154,31 +154,51 @@ class LogoIndex:
         ]
         self.references = bare + [dataclasses.replace(r, swapped=True) for r in bare]
         self._trees = trees
-        self._local = threading.local()
+        # One forest per kind, built on first use and shared by every thread (see _forests).
+        self._built: dict[int, cv2.flann.Index] = {}
+        self._building = {kind: threading.Lock() for kind in (AS_ENROLLED, PRINT)}
+        self._ready: list[tuple[int, cv2.flann.Index]] | None = None
 
     def __len__(self) -> int:
         return int(self.ref.shape[0])
 
     def _forests(self) -> list[tuple[int, cv2.flann.Index]]:
-        """(first row, FLANN forest) of the logos as enrolled and, if any, of their prints."""
-        # FLANN's index object is not documented as thread-safe for concurrent searches: one per thread,
-        # all built from the same read-only arrays (a few tens of ms each, once).
-        forests = getattr(self._local, "forests", None)
-        if forests is None:
-            forests = []
-            for kind in (AS_ENROLLED, PRINT):
-                start, n = self._spans.get(kind, (0, 0))
-                stop = start + n
-                if n >= 2:
-                    # The kd-trees are randomised from OpenCV's per-thread RNG: a fixed seed makes every
-                    # thread's (and every process's) forest identical: the same photo, the same verdict.
-                    cv2.setRNGSeed(_INDEX_SEED)
-                    params = {"algorithm": _FLANN_KDTREE, "trees": self._trees}
-                    forests.append((start, cv2.flann.Index(self.desc[start:stop], params)))
-            self._local.forests = forests
-        return forests
+        """(first row, FLANN forest) of the logos as enrolled and, if any, of their prints.
+
+        Built once and shared: OpenCV's kd-tree search keeps its search state per call and per thread
+        (pooled heaps keyed by thread id), so concurrent searches of one forest are safe, and a forest
+        per thread cost a build per thread (~0.2 s each at 40 logos, on the first photo a process
+        screens) and a copy of its rows. A thread builds whichever forest nobody is building yet, then
+        waits for the others, so two threads arriving together build the two at once."""
+        ready = self._ready
+        if ready is not None:
+            return ready
+        kinds = [k for k in (AS_ENROLLED, PRINT) if self._spans.get(k, (0, 0))[1] >= 2]
+        for blocking in (False, True):
+            for kind in kinds:
+                lock = self._building[kind]
+                if not lock.acquire(blocking=blocking):
+                    continue  # another thread builds it; build the next, wait for this one after
+                try:
+                    if kind not in self._built:
+                        self._built[kind] = self._build(kind)
+                finally:
+                    lock.release()
+        ready = [(self._spans[k][0], self._built[k]) for k in kinds]
+        self._ready = ready
+        return ready
+
+    def _build(self, kind: int) -> cv2.flann.Index:
+        start, n = self._spans[kind]
+        # The kd-trees are randomised from OpenCV's per-thread RNG: a fixed seed makes the forest the same
+        # whichever thread builds it and in every process (batch workers): the same photo, the same verdict.
+        cv2.setRNGSeed(_INDEX_SEED)
+        params = {"algorithm": _FLANN_KDTREE, "trees": self._trees}
+        return cv2.flann.Index(self.desc[start : start + n], params)
 
     def warmup(self) -> None:
+        """Build the forests now rather than on the first query (call from several threads at once to
+        build them in parallel)."""
         if len(self):
             self._forests()
 
