@@ -247,9 +247,12 @@ def test_index_forests_are_built_once_and_searched_safely_from_many_threads(dete
     assert all(np.array_equal(a, b) for other in answers for a, b in zip(other, alone, strict=True))
 
 
-def test_index_forests_are_identical_in_every_process(detector: LogoDetector) -> None:
+def test_index_forests_are_identical_in_every_process(detector: LogoDetector, monkeypatch: pytest.MonkeyPatch) -> None:
     """Randomised kd-trees are seeded: an index built by a thread whose RNG other work advanced (or in
     another batch worker) answers alike, or verdicts would depend on who screened a photo."""
+    from screening.detect.logos import forests
+
+    monkeypatch.setattr(forests, "_load", lambda *_: None)  # built each time, never read back
     queries = np.random.default_rng(4).random((1500, 128), dtype=np.float32)
     answers = []
     for other_work in (1, 1000):
@@ -257,6 +260,26 @@ def test_index_forests_are_identical_in_every_process(detector: LogoDetector) ->
         index = LogoDetector(detector.registry, detector.config).index
         answers.append([f.knnSearch(queries, 2, params={"checks": index.checks})[0] for _, f in index._forests()])
     assert all(np.array_equal(a, b) for a, b in zip(*answers, strict=True))
+
+
+def test_next_process_loads_the_forests_from_the_registry_cache(
+    detector: LogoDetector, logos: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `check` is a new process: the forests a first one built are saved beside the registry's logo
+    features and loaded by the next, which finds the same logos."""
+    from screening.detect.logos import forests
+    from screening.registry.logos import logo_cache_dir
+
+    scene = _background(4)
+    _place(scene, logos["pdip"], [(320, 200), (580, 215), (575, 470), (318, 460)])
+    image = load_image(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2RGB))
+    first = LogoDetector(detector.registry, detector.config)
+    expected = [f.to_dict() for f in first.detect(image)]
+    saved = sorted(p.name for p in logo_cache_dir(detector.registry.root).glob("forest-*.flann"))
+    assert [name.split("-")[1] for name in saved] == ["enrolled", "prints"]
+    monkeypatch.setattr(forests, "_build", lambda *_: pytest.fail("built again instead of loaded"))
+    again = LogoDetector(detector.registry, detector.config)
+    assert [f.to_dict() for f in again.detect(image)] == expected and expected[0]["party"] == "pdip"
 
 
 def test_repeated_calls_give_identical_findings(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:

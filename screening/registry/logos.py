@@ -3,7 +3,8 @@
 Logo files live in ``logos/<party-id>/<sha256-prefix>.<ext>`` (content-hash names: enrolling the same
 image twice is a no-op, and a name never hides a different image). Reference features are derived
 data under ``.cache/logos/``, keyed by the image sha256 and the feature version, recomputed whenever a
-file's content or the extraction code changes.
+file's content or the extraction code changes. The detector keeps its index's FLANN forests there too
+(``forest-*.flann``, keyed by the rows they index: see :mod:`screening.detect.logos.forests`).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from screening.detect.logos.verify import (
 )
 from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage
-from screening.registry.logos import reference_features
+from screening.registry.logos import logo_cache_dir, reference_features
 from screening.registry.model import Registry
 
 _T = TypeVar("_T")
@@ -116,7 +116,7 @@ class LogoDetector:
                     )
         self.index = LogoIndex(
             refs, trees=self.config.flann_trees, checks=self.config.flann_checks, prints=self.config.prints,
-            swapped=self.config.swapped,
+            swapped=self.config.swapped, cache_dir=logo_cache_dir(registry.root) if registry.root else None,
         )  # fmt: skip
 
     @classmethod

@@ -33,13 +33,14 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from screening.detect.logos.features import REF_SIDE, Features, ReferenceFeatures
+from screening.detect.logos.forests import kd_forest
 
-_FLANN_KDTREE = 1
 _INDEX_SEED = 20240214
 # Print rows meet their own other cuts (the same logo point, not competing): twice as many neighbours.
 _PRINT_NEIGHBOURS = 2
@@ -103,7 +104,7 @@ class LogoIndex:
 
     def __init__(
         self, references: list[Reference], *, trees: int = 4, checks: int = 48, neighbours: int = 4,
-        prints: bool = True, swapped: bool = True,
+        prints: bool = True, swapped: bool = True, cache_dir: Path | None = None,
     ) -> None:  # fmt: skip
         self.checks = checks
         self.neighbours = neighbours
@@ -152,6 +153,7 @@ class LogoIndex:
         ]
         self.references = bare + [dataclasses.replace(r, swapped=True) for r in bare]
         self._trees = trees
+        self._cache_dir = cache_dir  # where built forests are kept between processes (see forests.py)
         # One forest per kind, built on first use and shared by every thread (see _forests).
         self._built: dict[int, cv2.flann.Index] = {}
         self._building = {kind: threading.Lock() for kind in (AS_ENROLLED, PRINT)}
@@ -167,7 +169,8 @@ class LogoIndex:
         (pooled heaps keyed by thread id), so concurrent searches of one forest are safe, and a forest
         per thread cost a build per thread (~0.2 s each at 40 logos, on the first photo a process
         screens) and a copy of its rows. A thread builds whichever forest nobody is building yet, then
-        waits for the others, so two threads arriving together build the two at once."""
+        waits for the others, so two threads arriving together build the two at once. With a
+        ``cache_dir``, a forest saved by an earlier process is loaded instead (see :mod:`forests`)."""
         ready = self._ready
         if ready is not None:
             return ready
@@ -188,11 +191,10 @@ class LogoIndex:
 
     def _build(self, kind: int) -> cv2.flann.Index:
         start, n = self._spans[kind]
-        # The kd-trees are randomised from OpenCV's per-thread RNG: a fixed seed makes the forest the same
-        # whichever thread builds it and in every process (batch workers): the same photo, the same verdict.
-        cv2.setRNGSeed(_INDEX_SEED)
-        params = {"algorithm": _FLANN_KDTREE, "trees": self._trees}
-        return cv2.flann.Index(self.desc[start : start + n], params)
+        name = "enrolled" if kind == AS_ENROLLED else "prints"
+        return kd_forest(
+            self.desc[start : start + n], trees=self._trees, seed=_INDEX_SEED, cache_dir=self._cache_dir, name=name
+        )
 
     def warmup(self) -> None:
         """Build the forests now rather than on the first query (call from several threads at once to
