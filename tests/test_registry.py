@@ -63,3 +63,22 @@ def test_election_on_a_date() -> None:
     reg = load_registry()
     assert reg.election_on(dt.date(2024, 10, 1)).id == "pilkada2024"  # type: ignore[union-attr]
     assert reg.election_on(dt.date(2024, 1, 1)).id in ("pilpres2024", "pileg2024")  # type: ignore[union-attr]
+
+
+def test_new_registry_keeps_its_cache_out_of_git(tmp_path: Path) -> None:
+    """Agencies keep registries under version control; derived data (tens of MB) must not go in."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    root = tmp_path / "reg"
+    init_registry(root)
+    (root / ".cache" / "logos").mkdir()
+    (root / ".cache" / "logos" / "forest-enrolled-x-y.flann").write_bytes(b"derived")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    status = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=all"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    assert "registry.toml" in status and ".cache" not in status

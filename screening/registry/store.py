@@ -190,6 +190,9 @@ def init_registry(root: Path, *, empty: bool = False) -> Path:
     if (root / REGISTRY_FILE).exists():
         raise RegistryError(f"{root / REGISTRY_FILE} already exists")
     root.mkdir(parents=True, exist_ok=True)
+    # Derived data (features, templates, search forests: tens of MB) stays out of the agency's git.
+    (root / CACHE_DIR).mkdir(exist_ok=True)
+    (root / CACHE_DIR / ".gitignore").write_text("# derived data, rebuilt on demand\n*\n")
     if empty:
         return save_registry(Registry(root=root, name=root.name), root)
     shutil.copyfile(default_registry_path(), root / REGISTRY_FILE)
