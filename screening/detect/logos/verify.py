@@ -373,7 +373,9 @@ def _with_inliers(
 def _distinct(points: np.ndarray, cell: float) -> int:
     if len(points) == 0:
         return 0
-    return len(np.unique(np.round(points / cell).astype(np.int64), axis=0))
+    k = np.round(points / cell).astype(np.int64)
+    # One int64 per cell: a 1-D unique is several times faster than unique rows (called ~100 times a photo).
+    return len(np.unique((k[:, 0] << 32) | (k[:, 1] & 0xFFFFFFFF)))
 
 
 def _distinct_points(rxy: np.ndarray, qxy: np.ndarray) -> int:
