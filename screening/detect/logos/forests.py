@@ -3,9 +3,9 @@
 Building the randomised kd-trees over the descriptors of 40 enrolled logo images takes ~0.23 s, paid
 on the first photo every process screens (each ``screening check``); loading a saved forest takes
 about half as long. A saved forest is named by the sha256 of the rows it indexes and of everything
-else its build depends on (trees, seed, OpenCV version), so it is never used for other rows, and by
-the sha256 of its own bytes: FLANN trusts the file it reads (a damaged tree would crash a search),
-so a file whose bytes do not match its name is ignored and the forest is built again.
+else its build depends on (trees, seed, OpenCV version, machine), so it is never used for other
+rows, and by the sha256 of its own bytes: FLANN trusts the file it reads (a damaged tree would crash
+a search), so a file whose bytes do not match its name is ignored and the forest is built again.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import platform
+import sys
 import threading
 from pathlib import Path
 
@@ -49,7 +51,9 @@ def _build(rows: np.ndarray, trees: int, seed: int) -> cv2.flann.Index:
 
 
 def _key(rows: np.ndarray, trees: int, seed: int) -> str:
-    h = hashlib.sha256(f"kdtree:{trees}:{seed}:{cv2.__version__}:{rows.shape}:{rows.dtype}".encode())
+    # FLANN writes its nodes as raw memory: a forest is only for the build (and machine) that wrote it.
+    build = f"kdtree:{trees}:{seed}:{cv2.__version__}:{platform.machine()}:{sys.byteorder}"
+    h = hashlib.sha256(f"{build}:{rows.shape}:{rows.dtype}".encode())
     h.update(memoryview(np.ascontiguousarray(rows)).cast("B"))
     return h.hexdigest()[:_HASH]
 
