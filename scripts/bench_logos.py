@@ -6,12 +6,19 @@ verification, closer look at small-logo windows) so that the growth with the num
 visible where it happens: only the index queries depend on it.
 
     python scripts/bench_logos.py [--runs 9] [--logos 10,20,40] [--devset PATH] [--set detect_side=1024]
+    python scripts/bench_logos.py --against HEAD~1 [--rounds 4] [--runs 9] [--logos 40]
+
+``--against REV`` times this checkout and git revision REV (checked out in a temporary worktree)
+in alternating runs of this script, the same photo for both: this shared machine's speed drifts by
+20 % within the hour, so only interleaved runs compare two versions of the detector.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -100,7 +107,12 @@ def main() -> None:
     ap.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a [detectors.logos] value"
     )
+    ap.add_argument("--against", metavar="REV", help="compare with this git revision, runs interleaved")
+    ap.add_argument("--rounds", type=int, default=4, help="with --against: alternations")
     args = ap.parse_args()
+    if args.against:
+        compare(args.against, args.rounds, args.runs, args.logos.split(",")[-1], args.set)
+        return
     for item in args.set:
         key, _, value = item.partition("=")
         ev.OVERRIDES[key] = int(value) if value.lstrip("-").isdigit() else float(value)
@@ -114,6 +126,34 @@ def main() -> None:
             f"{r['describe_ms']:>8.0f} {r['verify_ms']:>7.0f} {r['zoom_ms']:>7.0f} {r['found']}"
             f" ({r['windows']} windows)"
         )
+
+
+def compare(rev: str, rounds: int, runs: int, logos: str, settings: list[str]) -> None:
+    """Detect time of this checkout and of ``rev``, alternating; medians and their ratio."""
+    here = Path(__file__).resolve().parents[1]
+    script = Path(__file__).resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        other = Path(tmp) / "other"
+        subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", "-q", str(other), rev], check=True)
+        try:
+            times: dict[str, list[tuple[float, float]]] = {"this": [], rev: []}
+            for _ in range(rounds):
+                for label, tree in (("this", here), (rev, other)):
+                    # This script (the same photo and timing) with the package imported from `tree`.
+                    cmd = [sys.executable, str(script), "--runs", str(runs), "--logos", logos]
+                    cmd += [f"--set={item}" for item in settings]
+                    env = {**os.environ, "PYTHONPATH": str(tree)}
+                    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+                    cols = out.strip().splitlines()[-1].split()
+                    times[label].append((float(cols[3]), float(cols[4])))
+                    print(f"{label:>12}: detect {cols[3]:>4} ms, CPU {cols[4]:>4} ms", flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(other)], check=False)
+    med = {k: (statistics.median(d for d, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
+    print(
+        f"medians: this {med['this'][0]:.0f} ms ({med['this'][1]:.0f} CPU), {rev} {med[rev][0]:.0f} ms "
+        f"({med[rev][1]:.0f} CPU); this / {rev} = {med['this'][0] / med[rev][0]:.2f}"
+    )
 
 
 if __name__ == "__main__":
