@@ -412,6 +412,7 @@ def registry_add_logo(
         added = add_logo(root, party, images)
     for rel in added:
         typer.echo(f"added {rel}")
+    _prepare_logo_search(root)
 
 
 @registry_app.command("remove-logo")
@@ -427,3 +428,24 @@ def registry_remove_logo(
         gone = remove_logo(root, party, name)
     for rel in gone:
         typer.echo(f"removed {rel}")
+    _prepare_logo_search(root)
+
+
+def _prepare_logo_search(root: Path) -> None:
+    """Build the logo index's search forests now and save them in the registry's cache, as enrolment
+    does for each logo's features, so that the next check loads them instead of building them."""
+    from screening.detect.logos.detector import LogoConfig, LogoDetector
+    from screening.detect.logos.forests import discard_saved
+    from screening.registry import load_registry
+    from screening.registry.logos import logo_cache_dir
+    from screening.rules import load_rules
+
+    with user_errors():
+        config = load_rules(None).detector_config("logos")
+        config.pop("enabled", None)
+        detector = LogoDetector(load_registry(root), LogoConfig.from_dict(config))
+    if len(detector.index) == 0:
+        discard_saved(logo_cache_dir(root))
+        return
+    detector.warmup()
+    typer.echo(f"logo search index saved ({len(detector.index)} reference rows)")

@@ -97,8 +97,12 @@ def test_cli_add_and_remove_logo(root: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     (rel,) = _toml_logos(root, "gerindra")
     assert f"added {rel}" in res.output
+    # The next check loads the search forests instead of building them (see forests.py).
+    assert "logo search index saved" in res.output
+    assert "enrolled" in {p.name.split("-")[1] for p in logo_cache_dir(root).glob("forest-*.flann")}
     res = runner.invoke(app, ["registry", "remove-logo", str(root), "gerindra", "--name", Path(rel).name])
     assert res.exit_code == 0, res.output
     assert _toml_logos(root, "gerindra") == []
+    assert list(logo_cache_dir(root).glob("forest-*.flann")) == []  # no logo left: nothing to search
     res = runner.invoke(app, ["registry", "add-logo", str(root), "nobody", str(img)])
     assert res.exit_code == 2 and "no party" in res.output

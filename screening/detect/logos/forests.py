@@ -90,3 +90,10 @@ def _save(cache_dir: Path, name: str, key: str, built: cv2.flann.Index) -> None:
     except (OSError, cv2.error):
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def discard_saved(cache_dir: Path) -> None:
+    """Delete every forest saved in ``cache_dir`` (no logo is enrolled any more)."""
+    with contextlib.suppress(OSError):
+        for saved in cache_dir.glob("forest-*.flann"):
+            saved.unlink(missing_ok=True)
