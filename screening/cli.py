@@ -434,18 +434,16 @@ def registry_remove_logo(
 def _prepare_logo_search(root: Path) -> None:
     """Build the logo index's search forests now and save them in the registry's cache, as enrolment
     does for each logo's features, so that the next check loads them instead of building them."""
-    from screening.detect.logos.detector import LogoConfig, LogoDetector
+    from screening.detect.logos.detector import LogoDetector
     from screening.detect.logos.forests import discard_saved
-    from screening.registry import load_registry
     from screening.registry.logos import logo_cache_dir
-    from screening.rules import load_rules
+    from screening.screener import Screener
 
     with user_errors():
-        config = load_rules(None).detector_config("logos")
-        config.pop("enabled", None)
-        detector = LogoDetector(load_registry(root), LogoConfig.from_dict(config))
-    if len(detector.index) == 0:
+        # Built as a check builds it (shipped rules): none when rules.toml turns logos off.
+        logos = [d for d in Screener(root, detectors=["logos"]).detectors if isinstance(d, LogoDetector)]
+    if not logos or len(logos[0].index) == 0:  # nothing to search any more
         discard_saved(logo_cache_dir(root))
         return
-    detector.warmup()
-    typer.echo(f"logo search index saved ({len(detector.index)} reference rows)")
+    logos[0].warmup()
+    typer.echo(f"logo search index saved ({len(logos[0].index)} reference rows)")
