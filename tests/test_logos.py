@@ -505,3 +505,110 @@ def test_reference_features_depend_on_the_image_alone(logos: dict[str, np.ndarra
     cv2.randu(noise, 0, 1)
     again = describe_reference(image)
     assert first.print_rows > 0 and np.array_equal(first.features.desc, again.features.desc)
+
+
+def _pose_of(inst, feats) -> tuple[tuple[float, float], float, float]:
+    """(centre, long side, rotation) of a verified instance: what a pose hypothesis predicts."""
+    top = inst.quad[1] - inst.quad[0]
+    scale = float(np.linalg.norm(top)) / feats.width
+    centre = cv2.perspectiveTransform(np.array([[[feats.width / 2, feats.height / 2]]], np.float64), inst.homography)
+    return (
+        (float(centre[0, 0, 0]), float(centre[0, 0, 1])),
+        scale * max(feats.width, feats.height),
+        float(np.arctan2(top[1], top[0])),
+    )
+
+
+def _verified(detector: LogoDetector, bgr: np.ndarray):
+    """The coarse pass's instances, with what dense verification needs (image, factor, matches, photo)."""
+    from screening.detect.logos.verify import ColourView, find_instances, suppress
+
+    image = load_image(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    gray, factor = detector._detection_gray(image)
+    photo, matches = detector.describe_and_match(gray)
+    colour = ColourView(image.bgr, 1.0 / factor)
+    found = suppress(find_instances(detector.index, matches, photo, colour, detector.config.verify))
+    return found, colour, matches, photo
+
+
+def test_dense_alignment_recovers_a_rough_pose(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
+    """Started a tenth of the logo off, 8 degrees turned and 12 % too big, ECC alignment of the
+    reference's pixels lands on the outline keypoint verification found."""
+    from screening.detect.logos.dense import align
+    from screening.detect.logos.features import gradients
+    from screening.detect.logos.verify import appearance, warped_back
+
+    scene = _background(1)
+    _place(scene, logos["pdip"], [(300, 180), (560, 220), (540, 470), (310, 430)])
+    (inst,), colour, _, _ = _verified(detector, _jpeg(scene))
+    feats = detector.index.references[inst.ref].features
+    c, s = 1.12 * np.cos(np.deg2rad(8)), 1.12 * np.sin(np.deg2rad(8))
+    cx, cy = feats.width / 2, feats.height / 2
+    # In the reference's own frame: about its centre, turned, enlarged, then moved by a tenth of its width.
+    nudge = np.array([[c, -s, cx - c * cx + s * cy + 0.1 * feats.width], [s, c, cy - s * cx - c * cy], [0, 0, 1]])
+    rough = inst.homography @ nudge
+    corners = np.array([[0, 0], [feats.width, 0], [feats.width, feats.height], [0, feats.height]], np.float64)
+
+    def quad(h: np.ndarray) -> np.ndarray:
+        return cv2.perspectiveTransform(corners.reshape(-1, 1, 2), h).reshape(-1, 2)
+
+    side = float(np.ptp(inst.quad, axis=0).max())
+    before = np.abs(quad(rough) - inst.quad).max()
+    assert before > 0.15 * side  # a real error to recover from
+    refined = align(feats, rough, colour)
+    assert refined is not None
+    # (the keypoint fit is no ground truth either: the corners are extrapolated from the logo's inside)
+    assert np.abs(quad(refined) - inst.quad).max() < min(0.08 * side, before / 2.5)
+
+    def edges(h: np.ndarray) -> float:
+        patch = warped_back(feats, h, colour)
+        return appearance(feats, patch, gradients(patch), detector.config.verify)[0]
+
+    assert edges(rough) < 0.5 * inst.edge_similarity and edges(refined) > 0.9 * inst.edge_similarity
+
+
+def test_dense_verification_needs_the_logos_colours(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
+    """A pose hypothesis at a logo verifies densely; the same shapes in other colours, or another
+    party's logo hypothesised there, do not."""
+    from screening.detect.logos.dense import verify_densely
+    from screening.detect.logos.index import AS_ENROLLED
+    from screening.detect.logos.verify import Hypothesis
+
+    quad = [(300, 180), (560, 220), (540, 470), (310, 430)]
+    scene = _background(1)
+    _place(scene, logos["pdip"], quad)
+    (inst,), colour, matches, photo = _verified(detector, _jpeg(scene))
+    feats = detector.index.references[inst.ref].features
+    centre, size, angle = _pose_of(inst, feats)
+    hyp = Hypothesis(inst.ref, centre, size, 3, angle)
+    cfg = detector.config.verify
+    enrolled = matches.where(detector.index.kind[matches.r] == AS_ENROLLED)
+    found = verify_densely(detector.index, hyp, enrolled, photo.xy, colour, cfg)
+    assert found is not None and found.dense and found.ref == inst.ref
+    assert np.abs(found.quad - inst.quad).max() < 0.05 * size and found.edge_similarity >= cfg.dense_min_edge
+    other = next(i for i, r in enumerate(detector.index.references) if r.party != "pdip" and not r.swapped)
+    elsewhere = dataclasses.replace(hyp, ref=other)
+    assert verify_densely(detector.index, elsewhere, enrolled, photo.xy, colour, cfg) is None
+    recoloured = _background(1)
+    logo = logos["pdip"].copy()
+    logo[:, :, :3] = logo[:, :, [1, 2, 0]]  # same shapes and edges, other hues
+    _place(recoloured, logo, quad)
+    _, colour2, matches2, photo2 = _verified(detector, _jpeg(recoloured))
+    enrolled2 = matches2.where(detector.index.kind[matches2.r] == AS_ENROLLED)
+    assert verify_densely(detector.index, hyp, enrolled2, photo2.xy, colour2, cfg) is None
+
+
+def test_blurred_small_logo_found_by_dense_alignment(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
+    """A 77-px logo on a bent flag in a blurred 1600x1200 photo: a few matches agree on its pose, but
+    neither the coarse pass nor the closer look gets enough inliers; its pixels aligned with the
+    reference's verify it."""
+    rng = np.random.default_rng(12)
+    scene = gen.procedural_background(rng, (1600, 1200))
+    box = gen.paste(scene, logos["pdip"], rng, float(rng.uniform(70, 110)), bend=0.06, tilt=0.06)
+    image = load_image(cv2.cvtColor(_jpeg(cv2.GaussianBlur(scene, (0, 0), 1.2)), cv2.COLOR_BGR2RGB))
+    found = detector.detect(image)
+    assert [f.party for f in found] == ["pdip"] and _centre_in(found[0], box)
+    assert found[0].detail["dense_alignment"] is True and found[0].box.w < 140
+    config = detector.config
+    no_dense = dataclasses.replace(config, verify=dataclasses.replace(config.verify, dense=False))
+    assert LogoDetector(detector.registry, no_dense).detect(image) == []

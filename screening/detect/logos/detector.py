@@ -5,8 +5,9 @@ and matched on parallel threads -> one FLANN index over every reference of every
 their one-colour prints, with a party-aware ratio test (:mod:`index`) -> Hough clustering,
 homography or affine fitting and strict geometric + appearance verification, several instances per
 photo (:mod:`verify`) -> a closer look,
-enlarged, where a few matches agree on the pose of a logo too small to verify -> overlapping claims
-resolved in favour of the strongest -> findings.
+enlarged, where a few matches agree on the pose of a logo too small to verify, and where that
+verifies nothing, the logo's pixels aligned with the photo at that pose (:mod:`dense`) -> overlapping
+claims resolved in favour of the strongest -> findings.
 
 A registry without enrolled logos (the shipped defaults have none) makes a detector that returns
 at once.
@@ -26,10 +27,12 @@ import cv2
 import numpy as np
 
 from screening.detect.base import reject_unknown
+from screening.detect.logos.dense import verify_densely
 from screening.detect.logos.features import Features, extract
 from screening.detect.logos.index import AS_ENROLLED, LogoIndex, Matches, Reference
 from screening.detect.logos.verify import (
     ColourView,
+    Hypothesis,
     Instance,
     VerifyConfig,
     candidate_references,
@@ -47,13 +50,15 @@ _R = TypeVar("_R")
 
 
 class Window(NamedTuple):
-    """A working-copy region (x0, y0, x1, y1) and how many times enlarged it is described."""
+    """A working-copy region (x0, y0, x1, y1), how many times enlarged it is described, and the pose
+    hypothesis it looks at."""
 
     x0: int
     y0: int
     x1: int
     y1: int
     zoom: float
+    hypothesis: Hypothesis
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ class LogoDetector:
             # In reference order whatever the grouping: ties in suppression must not depend on threads.
             found = sorted((inst for part in verified for inst in part), key=lambda inst: inst.ref)
         windows = self._zoom_windows(matches, photo, found, factor, image.bgr.shape[:2])
-        for closer in self._map(lambda window: self._look_closer(image, window, factor), windows):
+        for closer in self._map(lambda window: self._window(image, window, factor, matches, photo), windows):
             found += closer
         instances = suppress(found, cfg.overlap)
         to_original = image.scale / factor
@@ -163,6 +168,7 @@ class LogoDetector:
                 "one_colour_print": inst.printed,  # found as printed in one ink (a shirt, a flag)
                 "light_dark_swapped": ref.swapped,  # ... light ink on dark cloth
                 "guided_matching": inst.guided,  # re-matched where the fit put the logo (partly hidden)
+                "dense_alignment": inst.dense,  # small or blurred: its pixels aligned with the logo's
                 "inliers": inst.inliers,
                 "inlier_ratio": round(inst.inlier_ratio, 3),
                 "coverage": round(inst.coverage, 3),
@@ -256,14 +262,27 @@ class LogoDetector:
             x0 = int(np.clip(cx - side / 2, 0, max(0, w - side)))
             y0 = int(np.clip(cy - side / 2, 0, max(0, h - side)))
             zoom = float(np.clip(cfg.zoom_target / size, 1.0, cfg.zoom_max))
-            windows.append(Window(x0, y0, min(w, x0 + side), min(h, y0 + side), zoom))
+            windows.append(Window(x0, y0, min(w, x0 + side), min(h, y0 + side), zoom, hyp))
         return windows
+
+    def _window(
+        self, image: LoadedImage, window: Window, factor: float, matches: Matches, photo: Features
+    ) -> list[Instance]:
+        """The closer look at one window; where it verifies nothing, the window's hypothesis aligned
+        densely (see :mod:`dense`)."""
+        found = self._look_closer(image, window, factor)
+        if found or not self.config.verify.dense:
+            return found
+        enrolled = matches.where(self.index.kind[matches.r] == AS_ENROLLED)
+        colour = ColourView(image.bgr, 1.0 / factor)
+        inst = verify_densely(self.index, window.hypothesis, enrolled, photo.xy, colour, self.config.verify)
+        return [] if inst is None else [inst]
 
     def _look_closer(self, image: LoadedImage, window: Window, factor: float) -> list[Instance]:
         """Describe one window enlarged, match against the same index and verify as strictly as the
         coarse pass; instances come back in detection-image coordinates."""
         cfg = self.config
-        x0, y0, x1, y1, z = window
+        x0, y0, x1, y1, z = window.x0, window.y0, window.x1, window.y1, window.zoom
         size = (round((x1 - x0) * z), round((y1 - y0) * z))
         interp = cv2.INTER_CUBIC if z > 1 else cv2.INTER_AREA
         gray = cv2.resize(image.gray[y0:y1, x0:x1], size, interpolation=interp)

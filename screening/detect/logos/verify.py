@@ -72,6 +72,10 @@ class VerifyConfig:
     guided_max_angle: float = 30.0  # ... with orientations agreeing within this many degrees
     guided_min_inliers: int = 10  # distinct inliers of a re-matched fit ...
     guided_min_coverage: float = 0.10  # ... and the share of the photo's keypoints inside its outline they are
+    dense: bool = True  # a closer-look hypothesis nothing verified is aligned densely (see dense.py) ...
+    dense_min_edge: float = 0.6  # ... and must then line up with the reference's edges this well
+    dense_min_colour: float = 0.4  # ... and have its colours (hue-saturation histogram intersection)
+    dense_min_inliers: int = 2  # ... with this many of its matches explained by the aligned model
 
     @property
     def fewest_inliers(self) -> int:
@@ -110,6 +114,7 @@ class Instance:
     printed: bool = False  # verified as printed in one colour (edges of a print, colours of one ink)
     print_tone: float | None = None  # ... and then how nearly its colours are two (see _print_tone)
     guided: bool = False  # verified after guided matching, on the part in view (see guided)
+    dense: bool = False  # verified by dense alignment of its pixels (see dense.py), few keypoints
 
     def box(self) -> tuple[float, float, float, float]:
         x0, y0 = self.quad.min(axis=0)
@@ -194,6 +199,7 @@ class Hypothesis:
     centre: tuple[float, float]  # predicted logo centre, detection-image pixels
     size: float  # predicted long side of the logo, detection-image pixels
     votes: int  # distinct photo keypoints agreeing
+    angle: float = 0.0  # predicted rotation of the logo, radians
 
 
 def hypotheses(
@@ -228,7 +234,8 @@ def hypotheses(
             seen.add(members.tobytes())
             cx, cy = np.median(votes.centre[members], axis=0)
             size = float(np.median(votes.scale[members])) * votes.side
-            out.append(Hypothesis(ref_id, (float(cx), float(cy)), size, n))
+            angle = float(np.angle(np.exp(1j * votes.theta[members]).mean()))  # circular mean
+            out.append(Hypothesis(ref_id, (float(cx), float(cy)), size, n, angle))
     out.sort(key=lambda hyp: (-hyp.votes, hyp.ref))
     return out
 
@@ -416,7 +423,7 @@ def measure(
     if np.any(ws <= 0) or ws.max() / ws.min() > cfg.max_perspective:
         return None  # the outline crosses the horizon or is foreshortened beyond any real print
     quad = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), hmat).reshape(-1, 2)
-    if not _good_quad(quad, w / h, cfg):
+    if not good_quad(quad, w / h, cfg):
         return None
     img_w, img_h = colour.detection_size
     cx, cy = quad.mean(axis=0)
@@ -443,8 +450,8 @@ def as_enrolled(
 ) -> Measures:  # fmt: skip
     """``m`` with the appearance of the logo as enrolled: edges, and colour where both have some;
     only inside the thumbnail mask ``seen`` when given."""
-    patch = _warped_back(ref, hmat, colour)
-    edge, hue, _ = _appearance(ref, patch, gradients(patch), cfg, seen)
+    patch = warped_back(ref, hmat, colour)
+    edge, hue, _ = appearance(ref, patch, gradients(patch), cfg, seen)
     return dataclasses.replace(m, edge=edge, colour=hue, tone=None)
 
 
@@ -455,9 +462,9 @@ def as_printed(
     the region's colours are two (there are no logo colours to compare). A coloured region in the
     logo's own colours is no print: it is measured as the logo as enrolled (its prints' matches then
     helped the fit), colour check included."""
-    patch = _warped_back(ref, hmat, colour)
+    patch = warped_back(ref, hmat, colour)
     gb = gradients(patch)
-    edge, hue, similarity = _appearance(ref, patch, gb, cfg)
+    edge, hue, similarity = appearance(ref, patch, gb, cfg)
     if similarity is not None and similarity >= cfg.min_colour_similarity:
         return dataclasses.replace(m, edge=edge, colour=hue, tone=None, printed=False)
     edge = max((_edge_similarity(ga, gb) for ga in ref.print_gradients), default=0.0)
@@ -613,7 +620,7 @@ def _refit(hmat: np.ndarray, rxy: np.ndarray, qxy: np.ndarray, thr: float) -> tu
     return _with_inliers(hmat, rxy, qxy, np.ones(len(rxy), bool), thr)
 
 
-def _good_quad(quad: np.ndarray, aspect: float, cfg: VerifyConfig) -> bool:
+def good_quad(quad: np.ndarray, aspect: float, cfg: VerifyConfig) -> bool:
     """Convex, same winding as the reference (not mirrored), not tiny, corners not too sharp."""
     edges = np.roll(quad, -1, axis=0) - quad
     cross = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
@@ -658,7 +665,7 @@ def _inside(quad: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return ok
 
 
-def _warped_back(ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView) -> np.ndarray:
+def warped_back(ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView) -> np.ndarray:
     """The photo region of a candidate, warped back onto the reference thumbnail (BGR)."""
     th, tw = ref.thumb.shape[:2]
     to_thumb = np.diag([tw / ref.width, th / ref.height, 1.0])
@@ -669,7 +676,7 @@ def _warped_back(ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView) -
     )
 
 
-def _appearance(
+def appearance(
     ref: ReferenceFeatures,
     patch: np.ndarray,
     gb: tuple[np.ndarray, np.ndarray],
