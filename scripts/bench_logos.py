@@ -78,7 +78,7 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
             d = time.perf_counter()
             windows = det._zoom_windows(matches, photo, inst, factor, image.bgr.shape[:2])
             for window in windows:
-                inst += det._look_closer(image, window, factor)
+                inst += det._window(image, window, factor, matches, photo)
             suppress(inst, cfg.overlap)
             e = time.perf_counter()
             zoom.append((e - d) * 1000)
@@ -131,7 +131,6 @@ def main() -> None:
 def compare(rev: str, rounds: int, runs: int, logos: str, settings: list[str]) -> None:
     """Detect time of this checkout and of ``rev``, alternating; medians and their ratio."""
     here = Path(__file__).resolve().parents[1]
-    script = Path(__file__).resolve()
     with tempfile.TemporaryDirectory() as tmp:
         other = Path(tmp) / "other"
         subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", "-q", str(other), rev], check=True)
@@ -139,7 +138,10 @@ def compare(rev: str, rounds: int, runs: int, logos: str, settings: list[str]) -
             times: dict[str, list[tuple[float, float]]] = {"this": [], rev: []}
             for _ in range(rounds):
                 for label, tree in (("this", here), (rev, other)):
-                    # This script (the same photo and timing) with the package imported from `tree`.
+                    # Each tree's own copy of this script, with its own package: the stage timings use the
+                    # detector's internals, which change between revisions (the photo and the detect
+                    # and CPU columns are the same in both).
+                    script = tree / "scripts" / "bench_logos.py"
                     cmd = [sys.executable, str(script), "--runs", str(runs), "--logos", logos]
                     cmd += [f"--set={item}" for item in settings]
                     env = {**os.environ, "PYTHONPATH": str(tree)}
