@@ -13,12 +13,15 @@ shirt, white ink on a black one) and in a black-and-white photo, one per scene.
 Occlusion: every enrolled synthetic logo image with 0-50 % of it hidden, one per scene, by a shape in
 one colour or cut from another textured background.
 
+Small: every enrolled synthetic logo image at 70-110 px on a waving flag, one per 1600x1200 scene,
+sharp and blurred.
+
 Prints recall (true instances found with the right party), the share of photos without an enrolled
 logo that get any logo finding, and wrong-party findings (a finding that is not an enrolled logo of
 that party at that place).
 
     python scripts/eval_logos.py [--scenes 150] [--seed 2,11,23] [--logos 40] [--devset PATH]
-                                 [--only synthetic|devset|prints|occlusion] [--set key=value] [-v]
+                                 [--only synthetic|devset|prints|occlusion|small] [--set key=value] [-v]
 """
 
 from __future__ import annotations
@@ -233,15 +236,18 @@ PRINTS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]] | None] = {
 def _one_per_scene(
     args: argparse.Namespace, det: LogoDetector, logos: dict[str, list[np.ndarray]], rng: np.random.Generator,
     shown: Callable[[np.ndarray], np.ndarray], after: Callable[[np.ndarray, tuple], np.ndarray],
+    side: tuple[float, float] = (300.0, 300.0), bend: float = 0.02, tilt: float = 0.05,
 ) -> tuple[int, int, int]:  # fmt: skip
-    """Each enrolled logo image, as ``shown``, at 300 px on its own procedural background with a little
-    perspective and bending, then ``after`` (the scene, the logo's box) -> the photo: (found with the
-    right party where it is, scenes, findings elsewhere or of another party)."""
+    """Each enrolled logo image, as ``shown``, at ``side`` px (or a size drawn between the two) on its own
+    procedural background with a little perspective and bending, then ``after`` (the scene, the logo's
+    box) -> the photo: (found with the right party where it is, scenes, findings elsewhere or of
+    another party)."""
     found = total = wrong = 0
     for party, variants in logos.items():
         for logo in variants:
             scene = gen.procedural_background(rng)
-            box = gen.paste(scene, shown(logo), rng, 300, bend=0.02, tilt=0.05)
+            px = side[0] if side[0] == side[1] else float(rng.uniform(*side))
+            box = gen.paste(scene, shown(logo), rng, px, bend=bend, tilt=tilt)
             if box is None:
                 continue
             scene = after(scene, box)
@@ -307,13 +313,37 @@ def eval_occlusion(args: argparse.Namespace) -> None:
             print(f"  {frac:4.0%} hidden {what:42s} found {found}/{total}, wrong findings {wrong}")
 
 
+BLURS = (0.0, 0.8, 1.2)  # Gaussian sigma, 1600x1200 pixels: sharp, a phone's soft focus, motion or haze
+
+
+def eval_small(args: argparse.Namespace) -> None:
+    """Each enrolled logo image small (70-110 px in the 1600x1200 photo) on a waving flag, the photo
+    sharp or blurred: a party flag in a rally crowd, a badge on a shirt across the room."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "reg"
+        logos = synthetic_registry(root, args.logos)
+        det = detector_for(root)
+        print(f"small logos on waving flags, {args.logos} logo images, 70-110 px:")
+        for sigma in BLURS:
+
+            def blur(scene: np.ndarray, _box: tuple, sigma: float = sigma) -> np.ndarray:
+                return cv2.GaussianBlur(scene, (0, 0), sigma) if sigma > 0 else scene
+
+            rng = np.random.default_rng(12)
+            found, total, wrong = _one_per_scene(
+                args, det, logos, rng, lambda logo: logo, blur, side=(70.0, 110.0), bend=0.03, tilt=0.06
+            )
+            what = f"blurred (sigma {sigma} px)" if sigma > 0 else "sharp"
+            print(f"  {what:27s} found {found}/{total}, wrong findings {wrong}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenes", type=int, default=120)
     ap.add_argument("--logos", type=int, default=40)
     ap.add_argument("--seed", default="1", help="scene seed, or several: 2,11,23 (their totals are printed too)")
     ap.add_argument("--devset", type=Path, default=DEFAULT_DEVSET)
-    ap.add_argument("--only", choices=["synthetic", "devset", "prints", "occlusion"])
+    ap.add_argument("--only", choices=["synthetic", "devset", "prints", "occlusion", "small"])
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a [detectors.logos] value"
@@ -341,6 +371,8 @@ def main() -> None:
         eval_prints(args)
     if args.only in (None, "occlusion"):
         eval_occlusion(args)
+    if args.only in (None, "small"):
+        eval_small(args)
 
 
 if __name__ == "__main__":
