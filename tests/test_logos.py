@@ -212,8 +212,15 @@ def test_small_logo_found_by_closer_look(detector: LogoDetector, logos: dict[str
     found = detector.detect(image)
     assert [f.party for f in found] == ["gerindra"] and _centre_in(found[0], box)
     assert found[0].box.w < 120  # the outline comes back in original pixels, not window pixels
-    coarse_only = LogoDetector(detector.registry, dataclasses.replace(detector.config, zoom_windows=0))
+    coarse_only = LogoDetector(
+        detector.registry, dataclasses.replace(detector.config, zoom_windows=0, dense_hypotheses=0)
+    )
     assert coarse_only.detect(image) == []  # the closer look is what finds it
+    # Without a window, its hypothesis aligned densely finds it too (and where the window's outline is).
+    no_window = LogoDetector(detector.registry, dataclasses.replace(detector.config, zoom_windows=0))
+    dense = no_window.detect(image)
+    assert [f.party for f in dense] == ["gerindra"] and dense[0].detail["dense_alignment"] is True
+    assert abs(dense[0].box.x - found[0].box.x) < 6 and abs(dense[0].box.w - found[0].box.w) < 8
 
 
 def test_index_forests_are_built_once_and_searched_safely_from_many_threads(detector: LogoDetector) -> None:

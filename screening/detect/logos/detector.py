@@ -87,6 +87,9 @@ class LogoConfig:
     zoom_target: float = 160.0  # predicted logo long side in the window, pixels
     zoom_max: float = 2.5
     zoom_margin: float = 2.0  # window side / predicted logo side (room for the prediction's error)
+    # Dense verification (see :mod:`dense`) of pose hypotheses beyond the windows': at most this many,
+    # voted by the logos' matches as enrolled and as dark-ink prints (0 = windows' hypotheses only).
+    dense_hypotheses: int = 4
     verify: VerifyConfig = field(default_factory=VerifyConfig)
 
     @classmethod
@@ -156,6 +159,8 @@ class LogoDetector:
         windows = self._zoom_windows(matches, photo, found, factor, image.bgr.shape[:2])
         for closer in self._map(lambda window: self._window(image, window, factor, matches, photo), windows):
             found += closer
+        if cfg.verify.dense and cfg.dense_hypotheses > 0:
+            found += self._dense_hypotheses(image, matches, photo, found, windows, factor)
         instances = suppress(found, cfg.overlap)
         to_original = image.scale / factor
         findings = []
@@ -264,6 +269,37 @@ class LogoDetector:
             zoom = float(np.clip(cfg.zoom_target / size, 1.0, cfg.zoom_max))
             windows.append(Window(x0, y0, min(w, x0 + side), min(h, y0 + side), zoom, hyp))
         return windows
+
+    def _dense_hypotheses(
+        self, image: LoadedImage, matches: Matches, photo: Features, found: list[Instance], windows: list[Window],
+        factor: float,
+    ) -> list[Instance]:  # fmt: skip
+        """Dense verification of the strongest unexplained pose hypotheses no window looked at. These
+        are also voted by the dark-ink prints' matches (a blurred logo keeps few distinctive matches
+        as enrolled, and its simplified prints match it as well), which would add windows on busy
+        photos (see :meth:`_zoom_windows`) but cost ~1 ms each here."""
+        cfg = self.config
+        own = matches.where(matches.ref < self.index.plain)  # as enrolled and dark-ink prints
+        hyps = hypotheses(
+            self.index, own, photo, min_votes=cfg.zoom_min_matches, max_ratio=cfg.zoom_ratio,
+            max_size=cfg.zoom_target * factor, explained=found,
+        )  # fmt: skip
+        looked = [w.hypothesis for w in windows]
+        todo = []
+        for hyp in hyps:
+            if len(todo) >= cfg.dense_hypotheses:
+                break
+            if any(
+                abs(hyp.centre[0] - h.centre[0]) < 0.5 * (hyp.size + h.size)
+                and abs(hyp.centre[1] - h.centre[1]) < 0.5 * (hyp.size + h.size)
+                for h in looked
+            ):
+                continue
+            looked.append(hyp)  # one per place, as for windows
+            todo.append(hyp)
+        colour = ColourView(image.bgr, 1.0 / factor)
+        out = [verify_densely(self.index, hyp, own, photo.xy, colour, cfg.verify) for hyp in todo]
+        return [inst for inst in out if inst is not None]
 
     def _window(
         self, image: LoadedImage, window: Window, factor: float, matches: Matches, photo: Features
