@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval_logos as ev
 import gen_logo_scenes as gen
 
+from screening.detect.logos.index import AS_ENROLLED
 from screening.detect.logos.verify import ColourView, find_instances, suppress
 from screening.image import load_image
 
@@ -76,9 +77,11 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
             c = time.perf_counter()
             inst = find_instances(det.index, matches, photo, colour, cfg.verify)
             d = time.perf_counter()
-            windows = det._zoom_windows(matches, photo, inst, factor, image.bgr.shape[:2])
+            enrolled = matches.where(det.index.kind[matches.r] == AS_ENROLLED)
+            windows = det._zoom_windows(enrolled, photo, inst, factor, image.bgr.shape[:2])
             for window in windows:
-                inst += det._window(image, window, factor, matches, photo)
+                inst += det._window(image, window, factor, enrolled, photo)
+            inst += det._dense_hypotheses(image, matches, photo, inst, windows, factor)
             suppress(inst, cfg.overlap)
             e = time.perf_counter()
             zoom.append((e - d) * 1000)

@@ -156,8 +156,11 @@ class LogoDetector:
             )
             # In reference order whatever the grouping: ties in suppression must not depend on threads.
             found = sorted((inst for part in verified for inst in part), key=lambda inst: inst.ref)
-        windows = self._zoom_windows(matches, photo, found, factor, image.bgr.shape[:2])
-        for closer in self._map(lambda window: self._window(image, window, factor, matches, photo), windows):
+        # Only logos as enrolled get a closer look: the print rows' chance agreements would add windows
+        # (the costliest stage on busy photos: 1 became 4 on the 20-logo bench photo).
+        enrolled = matches.where(self.index.kind[matches.r] == AS_ENROLLED)
+        windows = self._zoom_windows(enrolled, photo, found, factor, image.bgr.shape[:2])
+        for closer in self._map(lambda window: self._window(image, window, factor, enrolled, photo), windows):
             found += closer
         if cfg.verify.dense and cfg.dense_hypotheses > 0:
             found += self._dense_hypotheses(image, matches, photo, found, windows, factor)
@@ -240,11 +243,9 @@ class LogoDetector:
         self, matches: Matches, photo: Features, found: list[Instance], factor: float, shape: tuple[int, int]
     ) -> list[Window]:
         """Working-copy windows worth a closer look, with the enlargement each is described at: around
-        the strongest unexplained pose hypotheses (see :func:`verify.hypotheses`), one per place."""
+        the strongest unexplained pose hypotheses (see :func:`verify.hypotheses`) of ``matches``, one
+        per place."""
         cfg = self.config
-        # Only logos as enrolled get a closer look: the print rows' chance agreements would add windows
-        # (the costliest stage on busy photos: 1 became 4 on the 20-logo bench photo).
-        matches = matches.where(self.index.kind[matches.r] == AS_ENROLLED)
         if cfg.zoom_windows <= 0 or len(matches.q) < cfg.zoom_min_matches:
             return []
         hyps = hypotheses(
@@ -253,16 +254,14 @@ class LogoDetector:
         )  # fmt: skip
         h, w = shape
         windows: list[Window] = []
-        centres: list[tuple[float, float, float]] = []
         for hyp in hyps:
             if len(windows) >= cfg.zoom_windows:
                 break
             cx, cy, size = hyp.centre[0] / factor, hyp.centre[1] / factor, hyp.size / factor  # working copy
             if not (0 <= cx < w and 0 <= cy < h) or not 8 <= size < cfg.zoom_target:
                 continue  # off the photo, absurd, or big enough that the coarse pass saw it well
-            if any(abs(cx - x) < 0.5 * (size + s) and abs(cy - y) < 0.5 * (size + s) for x, y, s in centres):
+            if any(hyp.near(other.hypothesis) for other in windows):
                 continue  # another reference's (or pose's) hypothesis already looks here
-            centres.append((cx, cy, size))
             side = int(min(max(h, w), max(64.0, cfg.zoom_margin * size)))
             x0 = int(np.clip(cx - side / 2, 0, max(0, w - side)))
             y0 = int(np.clip(cy - side / 2, 0, max(0, h - side)))
@@ -285,31 +284,25 @@ class LogoDetector:
             max_size=cfg.zoom_target * factor, explained=found,
         )  # fmt: skip
         looked = [w.hypothesis for w in windows]
-        todo = []
+        todo: list[Hypothesis] = []
         for hyp in hyps:
             if len(todo) >= cfg.dense_hypotheses:
                 break
-            if any(
-                abs(hyp.centre[0] - h.centre[0]) < 0.5 * (hyp.size + h.size)
-                and abs(hyp.centre[1] - h.centre[1]) < 0.5 * (hyp.size + h.size)
-                for h in looked
-            ):
-                continue
-            looked.append(hyp)  # one per place, as for windows
-            todo.append(hyp)
+            if not any(hyp.near(other) for other in looked):  # one per place, as for windows
+                looked.append(hyp)
+                todo.append(hyp)
         colour = ColourView(image.bgr, 1.0 / factor)
         out = [verify_densely(self.index, hyp, own, photo.xy, colour, cfg.verify) for hyp in todo]
         return [inst for inst in out if inst is not None]
 
     def _window(
-        self, image: LoadedImage, window: Window, factor: float, matches: Matches, photo: Features
+        self, image: LoadedImage, window: Window, factor: float, enrolled: Matches, photo: Features
     ) -> list[Instance]:
         """The closer look at one window; where it verifies nothing, the window's hypothesis aligned
-        densely (see :mod:`dense`)."""
+        densely (see :mod:`dense`; ``enrolled``: the coarse matches the hypothesis came from)."""
         found = self._look_closer(image, window, factor)
         if found or not self.config.verify.dense:
             return found
-        enrolled = matches.where(self.index.kind[matches.r] == AS_ENROLLED)
         colour = ColourView(image.bgr, 1.0 / factor)
         inst = verify_densely(self.index, window.hypothesis, enrolled, photo.xy, colour, self.config.verify)
         return [] if inst is None else [inst]

@@ -201,6 +201,12 @@ class Hypothesis:
     votes: int  # distinct photo keypoints agreeing
     angle: float = 0.0  # predicted rotation of the logo, radians
 
+    def near(self, other: Hypothesis) -> bool:
+        """Both predict a logo at about one place (centres closer than half their sizes' sum on both
+        axes): one closer look, or one dense verification, serves both."""
+        reach = 0.5 * (self.size + other.size)
+        return abs(self.centre[0] - other.centre[0]) < reach and abs(self.centre[1] - other.centre[1]) < reach
+
 
 def hypotheses(
     index: LogoIndex, matches: Matches, photo: Features, *, min_votes: int, max_ratio: float, max_size: float,
