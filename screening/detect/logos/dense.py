@@ -29,7 +29,8 @@ from screening.detect.logos.verify import (
     Instance,
     VerifyConfig,
     appearance,
-    good_quad,
+    outline,
+    thumbnail_frames,
     warped_back,
 )
 
@@ -49,15 +50,8 @@ def verify_densely(
     refined = align(ref, _similarity(ref, hyp), colour)
     if refined is None:
         return None
-    w, h = ref.width, ref.height
-    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
-    depth = corners @ refined[2, :2] + refined[2, 2]
-    if np.any(depth <= 0) or depth.max() / depth.min() > cfg.max_perspective:
-        return None
-    quad = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), refined).reshape(-1, 2)
-    img_w, img_h = colour.detection_size
-    cx, cy = quad.mean(axis=0)
-    if not good_quad(quad, w / h, cfg) or not (0 <= cx < img_w and 0 <= cy < img_h):
+    quad = outline(ref, refined, colour, cfg)
+    if quad is None:
         return None
     patch = warped_back(ref, refined, colour)
     edge, hue, _ = appearance(ref, patch, gradients(patch), cfg)
@@ -79,8 +73,7 @@ def align(ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView) -> np.nd
     """``hmat`` (canonical reference frame -> detection image) refined by ECC alignment of the
     reference thumbnail with the photo inside the logo's silhouette; ``None`` if it does not converge."""
     th, tw = ref.thumb.shape[:2]
-    to_thumb = np.diag([tw / ref.width, th / ref.height, 1.0])
-    to_colour = np.diag([colour.scale, colour.scale, 1.0])
+    to_thumb, to_colour = thumbnail_frames(ref, colour)
     warp = to_colour @ hmat @ np.linalg.inv(to_thumb)  # thumbnail -> colour photo
     corners = np.array([[0, 0], [tw, 0], [tw, th], [0, th]], np.float64).reshape(-1, 1, 2)
     quad = cv2.perspectiveTransform(corners, warp).reshape(-1, 2)

@@ -413,6 +413,30 @@ class Measures:
     printed: bool = False  # measured as a one-colour print
 
 
+def outline(ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig) -> np.ndarray | None:
+    """The reference's outline projected by ``hmat`` (4x2, detection image), or ``None`` where that is
+    impossible for a printed logo: across the horizon, foreshortened beyond any real print, not a
+    sane convex quad (:func:`_good_quad`), or centred off the photo."""
+    w, h = ref.width, ref.height
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+    ws = corners @ hmat[2, :2] + hmat[2, 2]
+    if np.any(ws <= 0) or ws.max() / ws.min() > cfg.max_perspective:
+        return None
+    quad = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), hmat).reshape(-1, 2)
+    if not _good_quad(quad, w / h, cfg):
+        return None
+    img_w, img_h = colour.detection_size
+    cx, cy = quad.mean(axis=0)
+    return quad if 0 <= cx < img_w and 0 <= cy < img_h else None
+
+
+def thumbnail_frames(ref: ReferenceFeatures, colour: ColourView) -> tuple[np.ndarray, np.ndarray]:
+    """(reference frame -> thumbnail, detection image -> colour photo) as 3x3 matrices: a model
+    ``hmat`` maps the thumbnail into the colour photo as ``to_colour @ hmat @ inv(to_thumb)``."""
+    th, tw = ref.thumb.shape[:2]
+    return np.diag([tw / ref.width, th / ref.height, 1.0]), np.diag([colour.scale, colour.scale, 1.0])
+
+
 def measure(
     ref: ReferenceFeatures, hmat: np.ndarray, inl: np.ndarray, rxy: np.ndarray, qxy: np.ndarray, scale: np.ndarray,
     photo: Features, colour: ColourView, cfg: VerifyConfig, printed: bool = False, visible: bool = False,
@@ -424,16 +448,8 @@ def measure(
     inliers = _distinct_points(rxy[inl], qxy[inl])
     if inliers < 4:
         return None
-    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
-    ws = corners @ hmat[2, :2] + hmat[2, 2]
-    if np.any(ws <= 0) or ws.max() / ws.min() > cfg.max_perspective:
-        return None  # the outline crosses the horizon or is foreshortened beyond any real print
-    quad = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), hmat).reshape(-1, 2)
-    if not good_quad(quad, w / h, cfg):
-        return None
-    img_w, img_h = colour.detection_size
-    cx, cy = quad.mean(axis=0)
-    if not (0 <= cx < img_w and 0 <= cy < img_h):
+    quad = outline(ref, hmat, colour, cfg)
+    if quad is None:
         return None
     # Keypoint scales must agree with the homography's local scale at each inlier.
     local = _local_scale(hmat, rxy[inl])
@@ -626,7 +642,7 @@ def _refit(hmat: np.ndarray, rxy: np.ndarray, qxy: np.ndarray, thr: float) -> tu
     return _with_inliers(hmat, rxy, qxy, np.ones(len(rxy), bool), thr)
 
 
-def good_quad(quad: np.ndarray, aspect: float, cfg: VerifyConfig) -> bool:
+def _good_quad(quad: np.ndarray, aspect: float, cfg: VerifyConfig) -> bool:
     """Convex, same winding as the reference (not mirrored), not tiny, corners not too sharp."""
     edges = np.roll(quad, -1, axis=0) - quad
     cross = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
@@ -674,8 +690,7 @@ def _inside(quad: np.ndarray, pts: np.ndarray) -> np.ndarray:
 def warped_back(ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView) -> np.ndarray:
     """The photo region of a candidate, warped back onto the reference thumbnail (BGR)."""
     th, tw = ref.thumb.shape[:2]
-    to_thumb = np.diag([tw / ref.width, th / ref.height, 1.0])
-    to_colour = np.diag([colour.scale, colour.scale, 1.0])
+    to_thumb, to_colour = thumbnail_frames(ref, colour)
     warp = to_colour @ hmat @ np.linalg.inv(to_thumb)  # thumbnail -> colour photo
     return cv2.warpPerspective(
         colour.bgr, warp, (tw, th), flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
