@@ -17,6 +17,7 @@ import pytest
 from screening.detect.logos.detector import LogoDetector
 from screening.detect.logos.features import extract
 from screening.detect.logos.index import SWAPPED
+from screening.detect.logos.verify import Measures, VerifyConfig, accept, colourway, foreign_share
 from screening.findings import FindingKind
 from screening.image import load_image
 from screening.registry import init_registry, load_registry
@@ -619,3 +620,53 @@ def test_blurred_small_logo_found_by_dense_alignment(detector: LogoDetector, log
     config = detector.config
     no_dense = dataclasses.replace(config, verify=dataclasses.replace(config.verify, dense=False))
     assert LogoDetector(detector.registry, no_dense).detect(image) == []
+
+
+def _hue_turned(rgba: np.ndarray, turn: int) -> np.ndarray:
+    """``rgba`` with every hue turned by ``turn`` (OpenCV units, 180 = full circle)."""
+    hsv = cv2.cvtColor(rgba[:, :, :3], cv2.COLOR_BGR2HSV)
+    hsv[:, :, 0] = ((hsv[:, :, 0].astype(np.int32) + turn) % 180).astype(np.uint8)
+    out = rgba.copy()
+    out[:, :, :3] = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+    return out
+
+
+def test_logo_in_another_colourway_found_on_overwhelming_keypoints(
+    detector: LogoDetector, logos: dict[str, np.ndarray]
+) -> None:
+    """Gerindra's logo uses red, orange, blue and pink: turned half-way round the hue circle its
+    colours trade places (red parts blue, blue parts orange), so the histograms no longer agree, but
+    every colour is still one of the logo's. With keypoints this plentiful that is the logo, recoloured."""
+    scene = _background(1)
+    box = _place(scene, _hue_turned(logos["gerindra"], 90), [(300, 180), (560, 220), (540, 470), (310, 430)])
+    image = load_image(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2RGB))
+    found = detector.detect(image)
+    assert [f.party for f in found] == ["gerindra"] and _centre_in(found[0], box)
+    assert found[0].detail["other_colours"] is True
+    assert found[0].detail["colour_similarity"] < detector.config.verify.min_colour_similarity
+    strict = dataclasses.replace(detector.config.verify, colourway_min_inliers=10**6)
+    assert LogoDetector(detector.registry, dataclasses.replace(detector.config, verify=strict)).detect(image) == []
+
+
+def test_colourway_needs_many_spread_inliers_and_no_foreign_colour() -> None:
+    cfg = VerifyConfig()
+    quad = np.array([[0, 0], [100, 0], [100, 100], [0, 100]], np.float64)
+    m = Measures(40, quad, 1.1, 0.5, 0.6, 0.2, 0.6, 0.15, foreign=0.1)
+    assert colourway(m, cfg) and accept(m, cfg)
+    assert not accept(dataclasses.replace(m, foreign=0.6), cfg)  # hues the logo lacks
+    assert not accept(dataclasses.replace(m, foreign=None), cfg)  # no colour measured to compare
+    assert not accept(dataclasses.replace(m, inliers=cfg.colourway_min_inliers - 1), cfg)
+    assert not accept(dataclasses.replace(m, spread=0.1), cfg)  # bunched on one part of the logo
+    assert not accept(dataclasses.replace(m, edge=0.45), cfg)
+    assert accept(dataclasses.replace(m, colour=0.5, foreign=0.9), cfg)  # colours agree: no question
+
+
+def test_foreign_colour_is_the_share_in_hues_the_logo_lacks() -> None:
+    ref = np.zeros((18, 4), np.float32)
+    ref[2, 3], ref[11, 2] = 0.8, 0.2  # yellow and blue
+    near = np.zeros_like(ref)
+    near[1, 1], near[12, 0] = 0.5, 0.5  # orange-yellow and blue-violet: a bin away, light moves hues
+    far = np.zeros_like(ref)
+    far[6, 2], far[11, 2] = 0.7, 0.3  # green is not the logo's
+    assert foreign_share(ref, near) == pytest.approx(0.0)
+    assert foreign_share(ref, far) == pytest.approx(0.7)

@@ -54,7 +54,8 @@ def verify_densely(
     if quad is None:
         return None
     patch = warped_back(ref, refined, colour)
-    edge, hue, _ = appearance(ref, patch, gradients(patch), cfg)
+    look = appearance(ref, patch, gradients(patch), cfg)
+    edge, hue = look.edge, look.colour
     if edge < cfg.dense_min_edge or hue is None or hue < cfg.dense_min_colour:
         return None
     inliers = _agreeing(index, hyp, matches, photo_xy, refined)

@@ -177,6 +177,7 @@ class LogoDetector:
                 "light_dark_swapped": ref.swapped,  # ... light ink on dark cloth
                 "guided_matching": inst.guided,  # re-matched where the fit put the logo (partly hidden)
                 "dense_alignment": inst.dense,  # small or blurred: its pixels aligned with the logo's
+                "other_colours": inst.colourway,  # the logo's shape in another colourway (a jersey variant)
                 "inliers": inst.inliers,
                 "inlier_ratio": round(inst.inlier_ratio, 3),
                 "coverage": round(inst.coverage, 3),

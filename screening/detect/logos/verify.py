@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -61,6 +62,12 @@ class VerifyConfig:
     min_print_tone: float = 0.75  # a print's region: share of its colour variance along one line (two colours)
     min_print_edge: float = 0.45  # ... and its edges' alignment with the print (no colour to check)
     colour_min_chroma: float = 0.25  # mean saturation from which a reference counts as coloured
+    # The logo in another colourway (a jersey's white ring for a yellow one): colours unlike the
+    # reference's pass when the keypoints are overwhelming and no colour is foreign to the logo.
+    colourway_min_inliers: int = 15
+    colourway_min_spread: float = 0.2
+    colourway_min_edge: float = 0.5
+    colourway_max_foreign: float = 0.35  # share of the region's colour in hues the logo lacks
     print_max_chroma: float = 0.12  # ... and below which the photo's logo region is a one-colour print
     print_one_hue: float = 0.85  # ... as it is when this share of its colour is one hue, the logo's not
     candidate_ratio: float = 0.8  # a reference is verified only with min_distinctive matches below this ratio
@@ -115,6 +122,7 @@ class Instance:
     print_tone: float | None = None  # ... and then how nearly its colours are two (see _print_tone)
     guided: bool = False  # verified after guided matching, on the part in view (see guided)
     dense: bool = False  # verified by dense alignment of its pixels (see dense.py), few keypoints
+    colourway: bool = False  # its colours are not the reference's, but none is foreign to it (see accept)
 
     def box(self) -> tuple[float, float, float, float]:
         x0, y0 = self.quad.min(axis=0)
@@ -411,6 +419,7 @@ class Measures:
     colour: float | None
     tone: float | None = None  # prints only: see _print_tone
     printed: bool = False  # measured as a one-colour print
+    foreign: float | None = None  # share of the region's colour in hues the logo lacks (see foreign_share)
 
 
 def outline(ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig) -> np.ndarray | None:
@@ -473,8 +482,8 @@ def as_enrolled(
     """``m`` with the appearance of the logo as enrolled: edges, and colour where both have some;
     only inside the thumbnail mask ``seen`` when given."""
     patch = warped_back(ref, hmat, colour)
-    edge, hue, _ = appearance(ref, patch, gradients(patch), cfg, seen)
-    return dataclasses.replace(m, edge=edge, colour=hue, tone=None)
+    look = appearance(ref, patch, gradients(patch), cfg, seen)
+    return dataclasses.replace(m, edge=look.edge, colour=look.colour, tone=None, foreign=look.foreign)
 
 
 def as_printed(
@@ -486,9 +495,9 @@ def as_printed(
     helped the fit), colour check included."""
     patch = warped_back(ref, hmat, colour)
     gb = gradients(patch)
-    edge, hue, similarity = appearance(ref, patch, gb, cfg)
-    if similarity is not None and similarity >= cfg.min_colour_similarity:
-        return dataclasses.replace(m, edge=edge, colour=hue, tone=None, printed=False)
+    look = appearance(ref, patch, gb, cfg)
+    if look.similarity is not None and look.similarity >= cfg.min_colour_similarity:
+        return dataclasses.replace(m, edge=look.edge, colour=look.colour, tone=None, printed=False)
     edge = max((_edge_similarity(ga, gb) for ga in ref.print_gradients), default=0.0)
     return dataclasses.replace(m, edge=edge, colour=None, tone=_print_tone(ref, patch), printed=True)
 
@@ -503,7 +512,7 @@ def accept(m: Measures, cfg: VerifyConfig) -> bool:
         return False
     if m.scale_disagreement > cfg.max_scale_disagreement:
         return False
-    if m.colour is not None and m.colour < cfg.min_colour_similarity:
+    if m.colour is not None and m.colour < cfg.min_colour_similarity and not colourway(m, cfg):
         return False
     if m.tone is not None and (m.tone < cfg.min_print_tone or m.edge < cfg.min_print_edge):
         return False
@@ -516,6 +525,21 @@ def accept(m: Measures, cfg: VerifyConfig) -> bool:
     if m.inlier_ratio >= cfg.min_inlier_ratio and m.edge >= cfg.min_edge_similarity:
         return True
     return m.inlier_ratio >= cfg.bent_inlier_ratio and m.edge >= cfg.strong_edge_similarity
+
+
+def colourway(m: Measures, cfg: VerifyConfig) -> bool:
+    """The logo in colours other than the enrolled ones (a jersey's variant with a white ring where
+    the reference's is yellow, arena light turning yellow to orange): the keypoints are overwhelming
+    (many, most matches in the outline, spread over the logo), the edges line up, and the region has
+    no colour the logo lacks, so that another party's emblem of like shape in its own colours stays out."""
+    return (
+        m.foreign is not None
+        and m.foreign <= cfg.colourway_max_foreign
+        and m.inliers >= cfg.colourway_min_inliers
+        and m.inlier_ratio >= cfg.min_inlier_ratio
+        and m.spread >= cfg.colourway_min_spread
+        and m.edge >= cfg.colourway_min_edge
+    )
 
 
 def accept_guided(m: Measures, cfg: VerifyConfig) -> bool:
@@ -545,7 +569,7 @@ def _verify(
     if m is None:
         return None
     if accept(m, cfg):
-        return _instance(ref_id, hmat, m)
+        return _instance(ref_id, hmat, m, cfg)
     # A fit that looks right but has too few or bunched inliers (part of the logo hidden, or its true
     # matches thinned out by the ratio test) is re-matched where it puts the logo's keypoints. Colour
     # waits for the re-measure: an arm or a person in front brings colours of its own.
@@ -561,13 +585,13 @@ def _verify(
     m = measure(ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg, printed=False, visible=True)
     if m is None or not accept_guided(m, cfg):
         return None
-    return _instance(ref_id, hmat, m, guided=True)
+    return _instance(ref_id, hmat, m, cfg, guided=True)
 
 
-def _instance(ref_id: int, hmat: np.ndarray, m: Measures, *, guided: bool = False) -> Instance:
+def _instance(ref_id: int, hmat: np.ndarray, m: Measures, cfg: VerifyConfig, *, guided: bool = False) -> Instance:
     return Instance(
         ref_id, hmat, m.quad, m.inliers, m.inlier_ratio, m.coverage, m.spread, m.edge, m.colour, score(m),
-        m.printed, m.tone, guided,
+        m.printed, m.tone, guided, colourway=m.colour is not None and m.colour < cfg.min_colour_similarity,
     )  # fmt: skip
 
 
@@ -577,7 +601,7 @@ def _looks_right(m: Measures, cfg: VerifyConfig) -> bool:
     by an arm, a fold or a person in front, or matches thinned out by the ratio test)."""
     if m.scale_disagreement > cfg.max_scale_disagreement or m.edge < cfg.min_edge_similarity:
         return False
-    return m.colour is None or m.colour >= cfg.min_colour_similarity
+    return m.colour is None or m.colour >= cfg.min_colour_similarity or colourway(m, cfg)
 
 
 def guided(
@@ -697,19 +721,27 @@ def warped_back(ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView) ->
     )
 
 
+class Look(NamedTuple):
+    """How a warped-back region compares with a reference (see :func:`appearance`)."""
+
+    edge: float  # edge alignment
+    colour: float | None  # hue similarity for the colour check (None where it stands aside)
+    similarity: float | None  # hue similarity of any coloured region (None: reference or region achromatic)
+    foreign: float | None = None  # share of the region's colour in hues the logo lacks (with ``colour``)
+
+
 def appearance(
     ref: ReferenceFeatures,
     patch: np.ndarray,
     gb: tuple[np.ndarray, np.ndarray],
     cfg: VerifyConfig,
     seen: np.ndarray | None = None,
-) -> tuple[float, float | None, float | None]:
-    """Compare the warped-back ``patch`` (gradients ``gb``) with the reference: edge alignment, the
-    hue similarity the colour check uses (``None`` where it stands aside), and the hue similarity of
-    any coloured region (``None`` where the reference or the region is achromatic). A coloured logo
-    printed in one colour (a screen-printed shirt, a stencilled flag, a photocopy) or seen in a
-    black-and-white photo keeps its shapes but not its colours. With a mask ``seen`` (uint8 0/255),
-    both are compared only there: the part of a partly hidden logo that is in view."""
+) -> Look:
+    """Compare the warped-back ``patch`` (gradients ``gb``) with the reference (see :class:`Look`).
+    A coloured logo printed in one colour (a screen-printed shirt, a stencilled flag, a photocopy) or
+    seen in a black-and-white photo keeps its shapes but not its colours: the colour check then stands
+    aside. With a mask ``seen`` (uint8 0/255), both are compared only there: the part of a partly
+    hidden logo that is in view."""
     ga, mask, ref_hist = ref.thumb_gradients, ref.mask, ref.hist
     if seen is not None:
         keep = (seen > 0).astype(np.float32)
@@ -718,14 +750,24 @@ def appearance(
         ref_hist, _ = colour_of(ref.thumb, mask)
     edge = _edge_similarity(ga, gb)
     if ref.chroma < cfg.colour_min_chroma:
-        return edge, None, None
+        return Look(edge, None, None)
     hist, chroma = colour_of(patch, mask)
     if chroma < cfg.print_max_chroma:
-        return edge, None, None
+        return Look(edge, None, None)
     similarity = float(np.minimum(ref_hist, hist).sum())
     # One hue (the cloth) where the logo has several: printed in one colour on coloured cloth.
-    one_colour = _one_hue(hist) >= cfg.print_one_hue > _one_hue(ref_hist)
-    return edge, None if one_colour else similarity, similarity
+    if _one_hue(hist) >= cfg.print_one_hue > _one_hue(ref_hist):
+        return Look(edge, None, similarity)
+    return Look(edge, similarity, similarity, foreign_share(ref_hist, hist))
+
+
+def foreign_share(ref_hist: np.ndarray, hist: np.ndarray) -> float:
+    """Share of ``hist``'s colour in hues ``ref_hist`` lacks: hue bins holding under 2 % of the
+    reference's colour, more than one bin (10 degrees) from any it holds (light and white balance move
+    hues a little). Saturation is ignored: a faded or shaded print keeps its hues."""
+    ref_hues = ref_hist.sum(axis=1) >= 0.02
+    allowed = ref_hues | np.roll(ref_hues, 1) | np.roll(ref_hues, -1)
+    return float(hist.sum(axis=1)[~allowed].sum())
 
 
 def _visible(ref: ReferenceFeatures, hull: np.ndarray) -> np.ndarray:
