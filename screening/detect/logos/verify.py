@@ -62,14 +62,14 @@ class VerifyConfig:
     min_print_tone: float = 0.75  # a print's region: share of its colour variance along one line (two colours)
     min_print_edge: float = 0.45  # ... and its edges' alignment with the print (no colour to check)
     colour_min_chroma: float = 0.25  # mean saturation from which a reference counts as coloured
+    print_max_chroma: float = 0.12  # ... and below which the photo's logo region is a one-colour print
+    print_one_hue: float = 0.85  # ... as it is when this share of its colour is one hue, the logo's not
     # The logo in another colourway (a jersey's white ring for a yellow one): colours unlike the
     # reference's pass when the keypoints are overwhelming and no colour is foreign to the logo.
     colourway_min_inliers: int = 15
     colourway_min_spread: float = 0.2
     colourway_min_edge: float = 0.5
     colourway_max_foreign: float = 0.35  # share of the region's colour in hues the logo lacks
-    print_max_chroma: float = 0.12  # ... and below which the photo's logo region is a one-colour print
-    print_one_hue: float = 0.85  # ... as it is when this share of its colour is one hue, the logo's not
     candidate_ratio: float = 0.8  # a reference is verified only with min_distinctive matches below this ratio
     min_distinctive: int = 3
     max_clusters: int = 12  # Hough bins tried per reference (largest first)
