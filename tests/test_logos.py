@@ -618,6 +618,12 @@ def test_blurred_small_logo_found_by_dense_alignment(detector: LogoDetector, log
     assert [f.party for f in found] == ["pdip"] and _centre_in(found[0], box)
     assert found[0].detail["dense_alignment"] is True and found[0].box.w < 140
     config = detector.config
+    # Its evidence is the alignment and the matches it explains; no keypoint fit's measures, shown as none.
+    detail = found[0].detail
+    assert detail["edge_similarity"] >= config.verify.dense_min_edge
+    assert detail["colour_similarity"] >= config.verify.dense_min_colour
+    assert detail["inliers"] >= config.verify.dense_min_inliers
+    assert detail["inlier_ratio"] is None and detail["coverage"] is None and detail["spread"] is None
     no_dense = dataclasses.replace(config, verify=dataclasses.replace(config.verify, dense=False))
     assert LogoDetector(detector.registry, no_dense).detect(image) == []
 

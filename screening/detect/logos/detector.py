@@ -179,9 +179,10 @@ class LogoDetector:
                 "dense_alignment": inst.dense,  # small or blurred: its pixels aligned with the logo's
                 "other_colours": inst.colourway,  # the logo's shape in another colourway (a jersey variant)
                 "inliers": inst.inliers,
-                "inlier_ratio": round(inst.inlier_ratio, 3),
-                "coverage": round(inst.coverage, 3),
-                "spread": round(inst.spread, 3),
+                # Dense alignment fits no homography to matches: these measures do not exist for it.
+                "inlier_ratio": None if inst.dense else round(inst.inlier_ratio, 3),
+                "coverage": None if inst.dense else round(inst.coverage, 3),
+                "spread": None if inst.dense else round(inst.spread, 3),
                 "edge_similarity": round(inst.edge_similarity, 3),
                 "colour_similarity": None if inst.colour_similarity is None else round(inst.colour_similarity, 3),
                 "print_tone": None if inst.print_tone is None else round(inst.print_tone, 3),
