@@ -139,8 +139,9 @@ def compare(rev: str, rounds: int, runs: int, logos: str, settings: list[str]) -
         subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", "-q", str(other), rev], check=True)
         try:
             times: dict[str, list[tuple[float, float]]] = {"this": [], rev: []}
-            for _ in range(rounds):
-                for label, tree in (("this", here), (rev, other)):
+            for i in range(rounds):
+                pair = [("this", here), (rev, other)]
+                for label, tree in pair if i % 2 == 0 else pair[::-1]:  # neither always runs first
                     # Each tree's own copy of this script, with its own package: the stage timings use the
                     # detector's internals, which change between revisions (the photo and the detect
                     # and CPU columns are the same in both).
