@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from screening.detect.logos.detector import LogoDetector
-from screening.detect.logos.features import extract
+from screening.detect.logos.features import Features, extract
 from screening.detect.logos.index import SWAPPED
-from screening.detect.logos.verify import Measures, VerifyConfig, accept, colourway, foreign_share
+from screening.detect.logos.verify import ColourView, Measures, VerifyConfig, accept, colourway, foreign_share, measure
 from screening.findings import FindingKind
 from screening.image import load_image
 from screening.registry import init_registry, load_registry
@@ -676,3 +676,24 @@ def test_foreign_colour_is_the_share_in_hues_the_logo_lacks() -> None:
     far[6, 2], far[11, 2] = 0.7, 0.3  # green is not the logo's
     assert foreign_share(ref, near) == pytest.approx(0.0)
     assert foreign_share(ref, far) == pytest.approx(0.7)
+
+
+def test_guided_coverage_counts_the_keypoints_of_the_part_in_view(detector: LogoDetector) -> None:
+    """The keypoints on an arm across a logo are no logo's to explain: a re-matched fit's coverage is
+    the share of the photo's keypoints it explains where its inliers are, not in the whole outline."""
+    ref = detector.index.references[0].features
+    w, h = ref.width, ref.height
+    hmat = np.array([[0.5, 0.0, 50.0], [0.0, 0.5, 50.0], [0.0, 0.0, 1.0]])  # canonical -> photo
+    rng = np.random.default_rng(0)
+    rxy = np.column_stack([rng.uniform(0.1 * w, 0.9 * w, 30), rng.uniform(0.05 * h, 0.35 * h, 30)])
+    hidden = np.column_stack([rng.uniform(0.1 * w, 0.9 * w, 90), rng.uniform(0.7 * h, 0.95 * h, 90)])
+    qxy = rxy * 0.5 + 50.0
+    pts = np.concatenate([qxy, hidden * 0.5 + 50.0]).astype(np.float32)
+    photo = Features(
+        pts, np.full(len(pts), 4.0, np.float32), np.zeros(len(pts), np.float32), np.zeros((len(pts), 128), np.float32)
+    )
+    colour = ColourView(np.full((400, 400, 3), 128, np.uint8))
+    args = (ref, hmat, np.ones(30, bool), rxy, qxy, np.full(30, 0.5), photo, colour, detector.config.verify)
+    whole, in_view = measure(*args), measure(*args, visible=True)
+    assert whole.coverage == pytest.approx(whole.inliers / 120)  # 90 keypoints on what hides the lower part
+    assert in_view.coverage == pytest.approx(in_view.inliers / 30) and in_view.inliers >= 25

@@ -78,7 +78,7 @@ class VerifyConfig:
     guided_max_distance: float = 0.5  # ... against the logo's keypoints where the fit puts them (RootSIFT L2)
     guided_max_angle: float = 30.0  # ... with orientations agreeing within this many degrees
     guided_min_inliers: int = 10  # distinct inliers of a re-matched fit ...
-    guided_min_coverage: float = 0.10  # ... and the share of the photo's keypoints inside its outline they are
+    guided_min_coverage: float = 0.10  # ... and the share of the photo's keypoints in the part in view they are
     dense: bool = True  # a closer-look hypothesis nothing verified is aligned densely (see dense.py) ...
     dense_min_edge: float = 0.6  # ... and must then line up with the reference's edges this well
     dense_min_colour: float = 0.4  # ... and have its colours (hue-saturation histogram intersection)
@@ -452,7 +452,7 @@ def measure(
 ) -> Measures | None:  # fmt: skip
     """Measure a fitted candidate, its appearance compared with the logo as enrolled or, ``printed``,
     with its one-colour prints; ``None`` when its geometry is impossible for a printed logo. With
-    ``visible``, appearance is compared only where the inliers are (see :func:`_visible`)."""
+    ``visible``, appearance and coverage are measured only where the inliers are (see :func:`_visible`)."""
     w, h = ref.width, ref.height
     inliers = _distinct_points(rxy[inl], qxy[inl])
     if inliers < 4:
@@ -467,12 +467,26 @@ def measure(
     spread = float(cv2.contourArea(hull)) / float(w * h)
     inside_matches = int(_inside(quad, qxy).sum())
     inlier_ratio = inliers / max(inside_matches, inliers)
-    inside_kp = int(_inside(quad, photo.xy.astype(np.float64)).sum())
-    coverage = inliers / max(inside_kp, inliers)
+    inside = _inside(quad, photo.xy.astype(np.float64))
+    seen = _visible(ref, hull) if visible else None
+    if seen is not None:  # a partly hidden logo: the keypoints on what hides it are no logo's to explain
+        inside[inside] = _in_mask(ref, seen, hmat, photo.xy[inside])
+    coverage = inliers / max(int(inside.sum()), inliers)
     m = Measures(inliers, quad, disagreement, spread, inlier_ratio, coverage, 0.0, None)
     if printed:
         return as_printed(m, ref, hmat, colour, cfg)
-    return as_enrolled(m, ref, hmat, colour, cfg, _visible(ref, hull) if visible else None)
+    return as_enrolled(m, ref, hmat, colour, cfg, seen)
+
+
+def _in_mask(ref: ReferenceFeatures, mask: np.ndarray, hmat: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Which photo points ``pts`` the fit ``hmat`` puts inside the thumbnail mask ``mask``."""
+    if len(pts) == 0:
+        return np.zeros(0, bool)
+    th, tw = mask.shape
+    canon = cv2.perspectiveTransform(pts.astype(np.float64).reshape(-1, 1, 2), np.linalg.inv(hmat)).reshape(-1, 2)
+    ix = np.clip(np.round(canon[:, 0] * tw / ref.width), 0, tw - 1).astype(int)
+    iy = np.clip(np.round(canon[:, 1] * th / ref.height), 0, th - 1).astype(int)
+    return mask[iy, ix] > 0
 
 
 def as_enrolled(
