@@ -777,8 +777,8 @@ def appearance(
 
 def foreign_share(ref_hist: np.ndarray, hist: np.ndarray) -> float:
     """Share of ``hist``'s colour in hues ``ref_hist`` lacks: hue bins holding under 2 % of the
-    reference's colour, more than one bin (10 degrees) from any it holds (light and white balance move
-    hues a little). Saturation is ignored: a faded or shaded print keeps its hues."""
+    reference's colour, more than one bin (20 degrees of hue) from any it holds (light and white
+    balance move hues a little). Saturation is ignored: a faded or shaded print keeps its hues."""
     ref_hues = ref_hist.sum(axis=1) >= 0.02
     allowed = ref_hues | np.roll(ref_hues, 1) | np.roll(ref_hues, -1)
     return float(hist.sum(axis=1)[~allowed].sum())
