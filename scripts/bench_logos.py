@@ -80,8 +80,8 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
             enrolled = matches.where(det.index.kind[matches.r] == AS_ENROLLED)
             windows = det._zoom_windows(enrolled, photo, inst, factor, image.bgr.shape[:2])
             for window in windows:
-                inst += det._window(image, window, factor, enrolled, photo)
-            inst += det._dense_hypotheses(image, matches, photo, inst, windows, factor)
+                inst += det._window(image, window, factor, enrolled, photo, colour)
+            inst += det._dense_hypotheses(matches, photo, inst, windows, factor, colour)
             suppress(inst, cfg.overlap)
             e = time.perf_counter()
             zoom.append((e - d) * 1000)

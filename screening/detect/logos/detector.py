@@ -148,8 +148,8 @@ class LogoDetector:
         cfg = self.config
         photo, matches = self.describe_and_match(gray)
         found: list[Instance] = []
+        colour = ColourView(image.bgr, 1.0 / factor)  # what appearance checks sample, at detection scale
         if len(matches.q) >= cfg.verify.fewest_inliers:  # else nothing can verify
-            colour = ColourView(image.bgr, 1.0 / factor)
             groups = candidate_references(matches, cfg.verify, min(self.threads, cfg.bands))
             verified = self._map(
                 lambda refs: find_instances(self.index, matches, photo, colour, cfg.verify, refs), groups
@@ -160,10 +160,10 @@ class LogoDetector:
         # (the costliest stage on busy photos: 1 became 4 on the 20-logo bench photo).
         enrolled = matches.where(self.index.kind[matches.r] == AS_ENROLLED)
         windows = self._zoom_windows(enrolled, photo, found, factor, image.bgr.shape[:2])
-        for closer in self._map(lambda window: self._window(image, window, factor, enrolled, photo), windows):
+        for closer in self._map(lambda window: self._window(image, window, factor, enrolled, photo, colour), windows):
             found += closer
         if cfg.verify.dense and cfg.dense_hypotheses > 0:
-            found += self._dense_hypotheses(image, matches, photo, found, windows, factor)
+            found += self._dense_hypotheses(matches, photo, found, windows, factor, colour)
         instances = suppress(found, cfg.overlap)
         to_original = image.scale / factor
         findings = []
@@ -272,8 +272,8 @@ class LogoDetector:
         return windows
 
     def _dense_hypotheses(
-        self, image: LoadedImage, matches: Matches, photo: Features, found: list[Instance], windows: list[Window],
-        factor: float,
+        self, matches: Matches, photo: Features, found: list[Instance], windows: list[Window], factor: float,
+        colour: ColourView,
     ) -> list[Instance]:  # fmt: skip
         """Dense verification of the strongest unexplained pose hypotheses no window looked at. These
         are also voted by the dark-ink prints' matches (a blurred logo keeps few distinctive matches
@@ -293,19 +293,18 @@ class LogoDetector:
             if not any(hyp.near(other) for other in looked):  # one per place, as for windows
                 looked.append(hyp)
                 todo.append(hyp)
-        colour = ColourView(image.bgr, 1.0 / factor)
         out = [verify_densely(self.index, hyp, own, photo.xy, colour, cfg.verify) for hyp in todo]
         return [inst for inst in out if inst is not None]
 
     def _window(
-        self, image: LoadedImage, window: Window, factor: float, enrolled: Matches, photo: Features
-    ) -> list[Instance]:
+        self, image: LoadedImage, window: Window, factor: float, enrolled: Matches, photo: Features,
+        colour: ColourView,
+    ) -> list[Instance]:  # fmt: skip
         """The closer look at one window; where it verifies nothing, the window's hypothesis aligned
         densely (see :mod:`dense`; ``enrolled``: the coarse matches the hypothesis came from)."""
         found = self._look_closer(image, window, factor)
         if found or not self.config.verify.dense:
             return found
-        colour = ColourView(image.bgr, 1.0 / factor)
         inst = verify_densely(self.index, window.hypothesis, enrolled, photo.xy, colour, self.config.verify)
         return [] if inst is None else [inst]
 

@@ -526,7 +526,7 @@ def accept(m: Measures, cfg: VerifyConfig) -> bool:
         return False
     if m.scale_disagreement > cfg.max_scale_disagreement:
         return False
-    if m.colour is not None and m.colour < cfg.min_colour_similarity and not colourway(m, cfg):
+    if not _colour_passes(m, cfg):
         return False
     if m.tone is not None and (m.tone < cfg.min_print_tone or m.edge < cfg.min_print_edge):
         return False
@@ -539,6 +539,16 @@ def accept(m: Measures, cfg: VerifyConfig) -> bool:
     if m.inlier_ratio >= cfg.min_inlier_ratio and m.edge >= cfg.min_edge_similarity:
         return True
     return m.inlier_ratio >= cfg.bent_inlier_ratio and m.edge >= cfg.strong_edge_similarity
+
+
+def _colours_agree(m: Measures, cfg: VerifyConfig) -> bool:
+    """The region has the reference's colours, or colour stands aside (achromatic logo, print)."""
+    return m.colour is None or m.colour >= cfg.min_colour_similarity
+
+
+def _colour_passes(m: Measures, cfg: VerifyConfig) -> bool:
+    """The colour check: the reference's colours, or the logo in another colourway."""
+    return _colours_agree(m, cfg) or colourway(m, cfg)
 
 
 def colourway(m: Measures, cfg: VerifyConfig) -> bool:
@@ -605,7 +615,7 @@ def _verify(
 def _instance(ref_id: int, hmat: np.ndarray, m: Measures, cfg: VerifyConfig, *, guided: bool = False) -> Instance:
     return Instance(
         ref_id, hmat, m.quad, m.inliers, m.inlier_ratio, m.coverage, m.spread, m.edge, m.colour, score(m),
-        m.printed, m.tone, guided, colourway=m.colour is not None and m.colour < cfg.min_colour_similarity,
+        m.printed, m.tone, guided, colourway=not _colours_agree(m, cfg),
     )  # fmt: skip
 
 
@@ -615,7 +625,7 @@ def _looks_right(m: Measures, cfg: VerifyConfig) -> bool:
     by an arm, a fold or a person in front, or matches thinned out by the ratio test)."""
     if m.scale_disagreement > cfg.max_scale_disagreement or m.edge < cfg.min_edge_similarity:
         return False
-    return m.colour is None or m.colour >= cfg.min_colour_similarity or colourway(m, cfg)
+    return _colour_passes(m, cfg)
 
 
 def guided(
