@@ -213,13 +213,17 @@ def test_small_logo_found_by_closer_look(detector: LogoDetector, logos: dict[str
     found = detector.detect(image)
     assert [f.party for f in found] == ["gerindra"] and _centre_in(found[0], box)
     assert found[0].box.w < 120  # the outline comes back in original pixels, not window pixels
+    # Guided matching of the coarse fit finds it too; without that, the closer look is what finds it.
+    unguided = dataclasses.replace(detector.config.verify, guided=False)
     coarse_only = LogoDetector(
-        detector.registry, dataclasses.replace(detector.config, zoom_windows=0, dense_hypotheses=0)
+        detector.registry, dataclasses.replace(detector.config, zoom_windows=0, dense_hypotheses=0, verify=unguided)
     )
-    assert coarse_only.detect(image) == []  # the closer look is what finds it
+    assert coarse_only.detect(image) == []
+    windows_only = dataclasses.replace(detector.config, dense_hypotheses=0, verify=unguided)
+    assert [f.party for f in LogoDetector(detector.registry, windows_only).detect(image)] == ["gerindra"]
     # Without a window, its hypothesis aligned densely finds it too (and where the window's outline is).
-    no_window = LogoDetector(detector.registry, dataclasses.replace(detector.config, zoom_windows=0))
-    dense = no_window.detect(image)
+    no_window = dataclasses.replace(detector.config, zoom_windows=0, verify=unguided)
+    dense = LogoDetector(detector.registry, no_window).detect(image)
     assert [f.party for f in dense] == ["gerindra"] and dense[0].detail["dense_alignment"] is True
     assert abs(dense[0].box.x - found[0].box.x) < 6 and abs(dense[0].box.w - found[0].box.w) < 8
 
@@ -466,6 +470,52 @@ def test_half_hidden_logo_found_by_guided_matching(detector: LogoDetector, logos
         assert [f.party for f in found] == ["pdip"] and _centre_in(found[0], box)
         assert found[0].detail["guided_matching"] is True
         assert without.detect(image) == []
+
+
+def test_half_hidden_print_found_by_guided_matching(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
+    """A party shirt's print half hidden by someone in front: too few ratio-test matches of the print;
+    re-matching where the fit puts the print's keypoints, and judging the part in view, finds it, in
+    dark ink and in light ink (whose keypoints are the dark print's, light and dark swapped)."""
+    without = _unguided(detector)
+    for ink, cloth, swapped in (((25, 25, 25), (225, 230, 235), False), ((235, 235, 235), (30, 30, 30), True)):
+        scene = _background(4)
+        print_ = gen.one_colour_print(logos["gerindra"], ink, cloth)
+        box = _place(scene, print_, [(320, 200), (480, 210), (476, 370), (318, 360)])
+        crowd = gen.procedural_background(np.random.default_rng(54), (900, 700))
+        gen.occlude(scene, box, np.random.default_rng(4), 0.5, crowd)
+        photo = _jpeg(scene)
+        found = _detect(detector, photo)
+        assert [f.party for f in found] == ["gerindra"] and _centre_in(found[0], box), ink
+        detail = found[0].detail
+        assert detail["guided_matching"] is True and detail["one_colour_print"] is True, ink
+        assert detail["light_dark_swapped"] is swapped, ink
+        assert _detect(without, photo) == [], ink
+
+
+def test_guided_matching_of_a_light_ink_print_turns_the_photos_descriptors(detector: LogoDetector) -> None:
+    """Guided matching of a light-ink fit compares the print rows with the photo's descriptors turned
+    (light and dark swapped): a photo showing the print in light ink is recovered through them, and
+    not through the logo as enrolled."""
+    from screening.detect.logos.features import Features
+    from screening.detect.logos.index import PRINT, SWAPPED, SWAPPED_PRINT
+    from screening.detect.logos.verify import VerifyConfig, guided
+
+    index, ref = detector.index, 1
+    start, stop = index.rows[(index.plain + ref, SWAPPED_PRINT)]
+    rows = np.arange(start, stop)[np.argsort(-index.size[start:stop], kind="stable")][:40]
+    hmat = np.array([[0.5, 0.0, 400.0], [0.0, 0.5, 300.0], [0.0, 0.0, 1.0]])
+    xy = cv2.perspectiveTransform(index.xy[rows].reshape(-1, 1, 2).astype(np.float64), hmat).reshape(-1, 2)
+    feats = index.references[ref].features
+    corners = np.array([[0, 0], [feats.width, 0], [feats.width, feats.height], [0, feats.height]], np.float64)
+    quad = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), hmat).reshape(-1, 2)
+    p_start = index.rows[(ref, PRINT)][0]
+    dark = index.desc[rows - start + p_start]  # the same print keypoints in dark ink
+    light = Features(
+        xy.astype(np.float32), (index.size[rows] * 0.5).astype(np.float32), index.angle[rows], dark[:, SWAPPED]
+    )
+    cfg = VerifyConfig()
+    assert len(guided(index, index.plain + ref, hmat, quad, light, 3.0, cfg, printed=True)[0]) == len(rows)
+    assert len(guided(index, ref, hmat, quad, light, 3.0, cfg)[0]) < 0.2 * len(rows)
 
 
 def test_guided_matching_needs_position_orientation_and_descriptor(detector: LogoDetector) -> None:

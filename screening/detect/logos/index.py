@@ -125,11 +125,12 @@ class LogoIndex:
         where = Features.join([Features(f.xy, f.size, f.angle, f.desc[:, :0]) for (f, _), _ in blocks])
         self.xy, self.size, self.angle = where.xy, where.size, where.angle
         counts = [len(f) for (f, _), _ in blocks]
-        # Rows of each reference as enrolled (contiguous): guided matching reads them (verify.guided).
+        # Rows of each reference and kind (contiguous): guided matching reads them (verify.guided).
         starts = np.cumsum([0, *counts])
-        self.enrolled_rows = {
-            i: (int(starts[b]), int(starts[b + 1])) for b, ((_, i), k) in enumerate(blocks) if k == AS_ENROLLED
+        self.rows: dict[tuple[int, int], tuple[int, int]] = {
+            (i, k): (int(starts[b]), int(starts[b + 1])) for b, ((_, i), k) in enumerate(blocks)
         }
+        self.enrolled_rows = {i: span for (i, k), span in self.rows.items() if k == AS_ENROLLED}
         self.ref = np.repeat(np.array([i for (_, i), _ in blocks], np.int32), counts)
         self.kind = np.repeat(np.array([k for _, k in blocks], np.int8), counts)
         party_code = {p: i for i, p in enumerate(sorted({r.party for r in references}))}
@@ -161,6 +162,14 @@ class LogoIndex:
 
     def __len__(self) -> int:
         return int(self.ref.shape[0])
+
+    def descriptors(self, start: int, stop: int) -> np.ndarray:
+        """The descriptors of rows ``start:stop`` of one kind. A light-ink print row has none of its
+        own: it is its dark-ink row, searched with the photo's descriptors turned (see :data:`SWAPPED`)."""
+        shift = 0
+        if self.kind[start] == SWAPPED_PRINT:
+            shift = self._spans[SWAPPED_PRINT][0] - self._spans[PRINT][0]
+        return self.desc[start - shift : stop - shift]
 
     def _forests(self) -> list[tuple[int, cv2.flann.Index]]:
         """(first row, FLANN forest) of the logos as enrolled and, if any, of their prints.

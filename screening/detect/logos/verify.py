@@ -17,10 +17,11 @@ accepts. So, as in Lowe (2004):
    inside the outline explained by it, and an appearance check of the photo region warped back onto
    the reference (edge alignment, plus colour for coloured logos) or, for a one-colour print, onto
    its prints (edge alignment, and colours that are two: ink and cloth);
-4. a fit of a logo as enrolled whose edges line up but that fails for too few or bunched inliers (an
-   arm across the logo, a fold: the ratio test keeps few matches of what is in view) is re-matched
-   where it puts each of the logo's keypoints (guided matching: position, size, orientation and
-   descriptor, no ratio test), refitted, and judged on the part in view;
+4. a fit whose edges line up (a print's: with its print's edges) but that fails for too few or
+   bunched inliers (an arm across the logo, a fold: the ratio test keeps few matches of what is in
+   view) is re-matched where it puts each of the logo's keypoints, or its print's (guided matching:
+   position, size, orientation and descriptor, no ratio test), refitted, and judged on the part in
+   view, colours (or a print's two tones) included;
 5. accepted inliers are removed and the next cluster is tried, so several instances are found.
 """
 
@@ -35,7 +36,7 @@ import cv2
 import numpy as np
 
 from screening.detect.logos.features import Features, ReferenceFeatures, colour_of, gradients
-from screening.detect.logos.index import AS_ENROLLED, LogoIndex, Matches
+from screening.detect.logos.index import AS_ENROLLED, PRINT, SWAPPED, SWAPPED_PRINT, LogoIndex, Matches
 
 
 @dataclass(frozen=True)
@@ -474,7 +475,7 @@ def measure(
     coverage = inliers / max(int(inside.sum()), inliers)
     m = Measures(inliers, quad, disagreement, spread, inlier_ratio, coverage, 0.0, None)
     if printed:
-        return as_printed(m, ref, hmat, colour, cfg)
+        return as_printed(m, ref, hmat, colour, cfg, seen)
     return as_enrolled(m, ref, hmat, colour, cfg, seen)
 
 
@@ -501,19 +502,23 @@ def as_enrolled(
 
 
 def as_printed(
-    m: Measures, ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig
-) -> Measures:
+    m: Measures, ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig,
+    seen: np.ndarray | None = None,
+) -> Measures:  # fmt: skip
     """``m`` with the appearance of a one-colour print: edges of the best-aligned print, and how nearly
     the region's colours are two (there are no logo colours to compare). A coloured region in the
     logo's own colours is no print: it is measured as the logo as enrolled (its prints' matches then
-    helped the fit), colour check included."""
+    helped the fit), colour check included. Only inside the thumbnail mask ``seen`` when given."""
     patch = warped_back(ref, hmat, colour)
     gb = gradients(patch)
-    look = appearance(ref, patch, gb, cfg)
+    look = appearance(ref, patch, gb, cfg, seen)
     if look.similarity is not None and look.similarity >= cfg.min_colour_similarity:
         return dataclasses.replace(m, edge=look.edge, colour=look.colour, tone=None, printed=False)
+    if seen is not None:
+        keep = (seen > 0).astype(np.float32)
+        gb = (gb[0] * keep, gb[1] * keep)
     edge = max((_edge_similarity(ga, gb) for ga in ref.print_gradients), default=0.0)
-    return dataclasses.replace(m, edge=edge, colour=None, tone=_print_tone(ref, patch), printed=True)
+    return dataclasses.replace(m, edge=edge, colour=None, tone=_print_tone(ref, patch, seen), printed=True)
 
 
 def accept(m: Measures, cfg: VerifyConfig) -> bool:
@@ -595,18 +600,19 @@ def _verify(
     if accept(m, cfg):
         return _instance(ref_id, hmat, m, cfg)
     # A fit that looks right but has too few or bunched inliers (part of the logo hidden, or its true
-    # matches thinned out by the ratio test) is re-matched where it puts the logo's keypoints. Colour
-    # waits for the re-measure: an arm or a person in front brings colours of its own.
-    if not cfg.guided or printed or not _looks_right(dataclasses.replace(m, colour=None), cfg):
+    # matches thinned out by the ratio test) is re-matched where it puts the logo's keypoints. Colour,
+    # and a print's two tones, wait for the re-measure: an arm or a person in front brings colours of
+    # its own.
+    if not cfg.guided or not _looks_right(dataclasses.replace(m, colour=None, tone=None), cfg):
         return None
-    g_rxy, g_qxy, g_scale = guided(index, ref_id, hmat, m.quad, photo, thr, cfg)
+    g_rxy, g_qxy, g_scale = guided(index, ref_id, hmat, m.quad, photo, thr, cfg, printed=printed)
     if len(g_rxy) == 0:
         return None
     rxy = np.concatenate([rxy[inl], g_rxy])
     qxy = np.concatenate([qxy[inl], g_qxy])
     scale = np.concatenate([scale[inl], g_scale])
     hmat, inl = _refit(hmat, rxy, qxy, thr)
-    m = measure(ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg, printed=False, visible=True)
+    m = measure(ref, hmat, inl, rxy, qxy, scale, photo, colour, cfg, printed=printed, visible=True)
     if m is None or not accept_guided(m, cfg):
         return None
     return _instance(ref_id, hmat, m, cfg, guided=True)
@@ -620,28 +626,67 @@ def _instance(ref_id: int, hmat: np.ndarray, m: Measures, cfg: VerifyConfig, *, 
 
 
 def _looks_right(m: Measures, cfg: VerifyConfig) -> bool:
-    """The appearance of a fit passes (edges, colour, keypoint scales): worth re-matching where it says
-    the logo's keypoints are, when its matches alone were too few or bunched (part of the logo hidden
-    by an arm, a fold or a person in front, or matches thinned out by the ratio test)."""
+    """The appearance of a fit passes (edges, colour or a print's two tones, keypoint scales): worth
+    re-matching where it says the logo's keypoints are, when its matches alone were too few or bunched
+    (part of the logo hidden by an arm, a fold or a person in front, or matches thinned out by the
+    ratio test)."""
     if m.scale_disagreement > cfg.max_scale_disagreement or m.edge < cfg.min_edge_similarity:
         return False
+    if m.tone is not None:
+        return m.tone >= cfg.min_print_tone and m.edge >= cfg.min_print_edge
     return _colour_passes(m, cfg)
 
 
 def guided(
     index: LogoIndex, ref_id: int, hmat: np.ndarray, quad: np.ndarray, photo: Features, thr: float,
-    cfg: VerifyConfig,
+    cfg: VerifyConfig, *, printed: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Correspondences found by looking where a fit puts each of the logo's keypoints (guided matching):
     photo keypoints inside ``quad`` within ``thr`` of a projected reference keypoint, of the size and
     orientation the fit predicts there, whose descriptor is close in absolute terms. No ratio test:
     the geometry already singles out the candidate, where the ratio test against every enrolled logo
-    discards true matches of a small or partly hidden logo. Returns (reference xy, photo xy, scale)."""
-    start, stop = index.enrolled_rows.get(ref_id, (0, 0))
-    inside = np.nonzero(_inside(quad, photo.xy.astype(np.float64)))[0]
+    discards true matches of a small or partly hidden logo. A ``printed`` fit looks for the keypoints
+    of the logo's one-colour prints (and, in dark ink, of the logo as enrolled: its matches helped the
+    fit). Returns (reference xy, photo xy, scale)."""
     empty = (np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0))
-    if stop <= start or len(inside) == 0:
+    inside = np.nonzero(_inside(quad, photo.xy.astype(np.float64)))[0]
+    if len(inside) == 0:
         return empty
+    if not printed:
+        kinds = [AS_ENROLLED]
+    elif index.references[ref_id].swapped:
+        kinds = [SWAPPED_PRINT]
+    else:
+        kinds = [AS_ENROLLED, PRINT]
+    spans = [index.rows[(ref_id, kind)] for kind in kinds if (ref_id, kind) in index.rows]
+    found = [f for f in (_guided_rows(index, span, hmat, inside, photo, thr, cfg) for span in spans) if f is not None]
+    if not found:
+        return empty
+    pi = np.concatenate([f[0] for f in found])
+    ri = np.concatenate([f[1] for f in found])
+    dist = np.concatenate([f[2] for f in found])
+    # One reference keypoint per photo keypoint: the closest descriptor.
+    order = np.lexsort((dist, pi))
+    first = np.ones(len(order), bool)
+    first[1:] = pi[order][1:] != pi[order][:-1]
+    pi, ri = pi[order][first], ri[order][first]
+    q = inside[pi]
+    return (
+        index.xy[ri].astype(np.float64),
+        photo.xy[q].astype(np.float64),
+        (photo.size[q] / np.maximum(index.size[ri], 1e-3)).astype(np.float64),
+    )
+
+
+def _guided_rows(
+    index: LogoIndex, span: tuple[int, int], hmat: np.ndarray, inside: np.ndarray, photo: Features, thr: float,
+    cfg: VerifyConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:  # fmt: skip
+    """Guided correspondences with the index rows ``span`` of one reference and kind: (positions in
+    ``inside``, index rows, descriptor distances), several per photo keypoint; None when there are none."""
+    start, stop = span
+    if stop <= start:
+        return None
     rxy = index.xy[start:stop].astype(np.float64)
     proj = cv2.perspectiveTransform(rxy.reshape(-1, 1, 2), hmat).reshape(-1, 2)
     expected = index.size[start:stop] * _local_scale(hmat, rxy)
@@ -657,7 +702,7 @@ def guided(
     pi = np.concatenate([p for p, _ in pairs])
     ri = np.concatenate([r for _, r in pairs])
     if len(pi) == 0:
-        return empty
+        return None
     # Rotation the fit implies at each reference keypoint (the image of its x axis).
     jac = _jacobian(hmat, rxy[ri])
     rot = np.rad2deg(np.arctan2(jac[:, 1, 0], jac[:, 0, 0]))
@@ -665,20 +710,12 @@ def guided(
     turn = np.abs((turn + 180.0) % 360.0 - 180.0)
     keep = turn < cfg.guided_max_angle
     pi, ri = pi[keep], ri[keep]
-    dist = np.linalg.norm(photo.desc[inside[pi]] - index.desc[start + ri], axis=1)
+    desc = photo.desc[inside[pi]]
+    if index.kind[start] == SWAPPED_PRINT:  # light ink: the photo's descriptor cells turned (see index)
+        desc = desc[:, SWAPPED]
+    dist = np.linalg.norm(desc - index.descriptors(start, stop)[ri], axis=1)
     keep = dist < cfg.guided_max_distance
-    pi, ri, dist = pi[keep], ri[keep], dist[keep]
-    # One reference keypoint per photo keypoint: the closest descriptor.
-    order = np.lexsort((dist, pi))
-    first = np.ones(len(order), bool)
-    first[1:] = pi[order][1:] != pi[order][:-1]
-    pi, ri = pi[order][first], ri[order][first]
-    q = inside[pi]
-    return (
-        rxy[ri],
-        photo.xy[q].astype(np.float64),
-        (photo.size[q] / np.maximum(index.size[start + ri], 1e-3)).astype(np.float64),
-    )
+    return pi[keep], start + ri[keep], dist[keep]
 
 
 def _refit(hmat: np.ndarray, rxy: np.ndarray, qxy: np.ndarray, thr: float) -> tuple[np.ndarray, np.ndarray]:
@@ -805,11 +842,13 @@ def _visible(ref: ReferenceFeatures, hull: np.ndarray) -> np.ndarray:
     return cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
 
 
-def _print_tone(ref: ReferenceFeatures, patch: np.ndarray) -> float:
-    """How nearly the colours inside the logo's silhouette lie on one line in Lab (the largest
-    eigenvalue's share of their covariance): ink on cloth, in any two colours, and the blends at its
-    edges are mixtures of two colours, close to 1; a many-coloured logo or scene region is not."""
-    lab = cv2.cvtColor(patch, cv2.COLOR_BGR2LAB).astype(np.float64)[ref.silhouette]
+def _print_tone(ref: ReferenceFeatures, patch: np.ndarray, seen: np.ndarray | None = None) -> float:
+    """How nearly the colours inside the logo's silhouette (where ``seen``, when given) lie on one line
+    in Lab (the largest eigenvalue's share of their covariance): ink on cloth, in any two colours, and
+    the blends at its edges are mixtures of two colours, close to 1; a many-coloured logo or scene
+    region is not."""
+    where = ref.silhouette if seen is None else ref.silhouette & (seen > 0)
+    lab = cv2.cvtColor(patch, cv2.COLOR_BGR2LAB).astype(np.float64)[where]
     if len(lab) < 16:
         return 0.0
     cov = np.cov(lab, rowvar=False)
