@@ -174,7 +174,7 @@ class LogoDetector:
             detail = {
                 "reference": ref.file,
                 "one_colour_print": inst.printed,  # found as printed in one ink (a shirt, a flag)
-                "light_dark_swapped": ref.swapped,  # ... light ink on dark cloth
+                "light_dark_swapped": ref.swapped and inst.printed,  # ... light ink on dark cloth
                 "guided_matching": inst.guided,  # re-matched where the fit put the logo (partly hidden)
                 "dense_alignment": inst.dense,  # small or blurred: its pixels aligned with the logo's
                 "other_colours": inst.colourway,  # the logo's shape in another colourway (a jersey variant)
