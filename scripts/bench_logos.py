@@ -77,8 +77,9 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
             c = time.perf_counter()
             inst = find_instances(det.index, matches, photo, colour, cfg.verify)
             d = time.perf_counter()
-            enrolled = matches.where(det.index.kind[matches.r] == AS_ENROLLED)
-            windows = det._zoom_windows(enrolled, photo, inst, factor, image.bgr.shape[:2])
+            as_enrolled = det.index.kind[matches.r] == AS_ENROLLED
+            enrolled = matches.where(as_enrolled)
+            windows = det._zoom_windows(enrolled, matches.where(~as_enrolled), photo, inst, factor, image.bgr.shape[:2])
             for window in windows:
                 inst += det._window(image, window, factor, enrolled, photo, colour)
             inst += det._dense_hypotheses(matches, photo, inst, windows, factor, colour)

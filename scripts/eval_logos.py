@@ -318,7 +318,8 @@ BLURS = (0.0, 0.8, 1.2)  # Gaussian sigma, 1600x1200 pixels: sharp, a phone's so
 
 def eval_small(args: argparse.Namespace) -> None:
     """Each enrolled logo image small (70-110 px in the 1600x1200 photo) on a waving flag, the photo
-    sharp or blurred: a party flag in a rally crowd, a badge on a shirt across the room."""
+    sharp or blurred: a party flag in a rally crowd, a badge on a shirt across the room; then printed
+    in one ink (sharp)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
         logos = synthetic_registry(root, args.logos)
@@ -335,6 +336,14 @@ def eval_small(args: argparse.Namespace) -> None:
             )
             what = f"blurred (sigma {sigma} px)" if sigma > 0 else "sharp"
             print(f"  {what:27s} found {found}/{total}, wrong findings {wrong}")
+        # A party shirt printed in one ink, seen across the room.
+        for name in OCCLUDED_PRINTS:
+            rng = np.random.default_rng(12)
+            found, total, wrong = _one_per_scene(
+                args, det, logos, rng, _printed(PRINTS[name]), lambda scene, _box: scene, side=(70.0, 110.0),
+                bend=0.03, tilt=0.06,
+            )  # fmt: skip
+            print(f"  {name:27s} found {found}/{total}, wrong findings {wrong}")
 
 
 def main() -> None:

@@ -83,6 +83,7 @@ class LogoConfig:
     # logo enlarged to about zoom_target pixels (at most zoom_max x the working copy).
     zoom_windows: int = 4  # at most this many windows per photo (0 = no closer look)
     zoom_min_matches: int = 2  # agreeing coarse matches a hypothesis needs ...
+    print_zoom_min_matches: int = 2  # ... of a one-colour print (0 = none)
     zoom_ratio: float = 0.85  # ... each at least this distinctive (ratio test)
     zoom_target: float = 160.0  # predicted logo long side in the window, pixels
     zoom_max: float = 2.5
@@ -156,10 +157,12 @@ class LogoDetector:
             )
             # In reference order whatever the grouping: ties in suppression must not depend on threads.
             found = sorted((inst for part in verified for inst in part), key=lambda inst: inst.ref)
-        # Only logos as enrolled get a closer look: the print rows' chance agreements would add windows
-        # (the costliest stage on busy photos: 1 became 4 on the 20-logo bench photo).
-        enrolled = matches.where(self.index.kind[matches.r] == AS_ENROLLED)
-        windows = self._zoom_windows(enrolled, photo, found, factor, image.bgr.shape[:2])
+        # The closer look serves the logos as enrolled first, then their prints: pooled, the print rows'
+        # chance agreements outvoted them and added windows (the costliest stage on busy photos: 1
+        # became 4 on the 20-logo bench photo); kept apart, 1 becomes 2 there and 2 stay 2 at 40 logos.
+        as_enrolled = self.index.kind[matches.r] == AS_ENROLLED
+        enrolled = matches.where(as_enrolled)
+        windows = self._zoom_windows(enrolled, matches.where(~as_enrolled), photo, found, factor, image.bgr.shape[:2])
         for closer in self._map(lambda window: self._window(image, window, factor, enrolled, photo, colour), windows):
             found += closer
         if cfg.verify.dense and cfg.dense_hypotheses > 0:
@@ -242,18 +245,22 @@ class LogoDetector:
         return list(self._pool.map(fn, items))
 
     def _zoom_windows(
-        self, matches: Matches, photo: Features, found: list[Instance], factor: float, shape: tuple[int, int]
-    ) -> list[Window]:
+        self, matches: Matches, printed: Matches, photo: Features, found: list[Instance], factor: float,
+        shape: tuple[int, int],
+    ) -> list[Window]:  # fmt: skip
         """Working-copy windows worth a closer look, with the enlargement each is described at: around
-        the strongest unexplained pose hypotheses (see :func:`verify.hypotheses`) of ``matches``, one
-        per place."""
+        the strongest unexplained pose hypotheses (see :func:`verify.hypotheses`) of the logos as
+        enrolled (``matches``), then of their one-colour prints (``printed``), one per place."""
         cfg = self.config
-        if cfg.zoom_windows <= 0 or len(matches.q) < cfg.zoom_min_matches:
+        if cfg.zoom_windows <= 0:
             return []
-        hyps = hypotheses(
-            self.index, matches, photo, min_votes=cfg.zoom_min_matches, max_ratio=cfg.zoom_ratio,
-            max_size=cfg.zoom_target * factor, explained=found,
-        )  # fmt: skip
+        hyps: list[Hypothesis] = []
+        for these, votes in ((matches, cfg.zoom_min_matches), (printed, cfg.print_zoom_min_matches)):
+            if votes > 0 and len(these.q) >= votes:
+                hyps += hypotheses(
+                    self.index, these, photo, min_votes=votes, max_ratio=cfg.zoom_ratio,
+                    max_size=cfg.zoom_target * factor, explained=found,
+                )  # fmt: skip
         h, w = shape
         windows: list[Window] = []
         for hyp in hyps:
