@@ -1,9 +1,9 @@
 """Speed of the logo detector: median ms per 12-megapixel photo, at 10, 20 and 40 enrolled logo images.
 
 The photo is decoded once (as the screener does; not part of the detector's time) and the detector
-sees the 1600-pixel working copy. Each stage is timed separately (keypoints, index query,
-verification, closer look at small-logo windows) so that the growth with the number of logos is
-visible where it happens: only the index queries depend on it.
+sees the 1600-pixel working copy. The detector reports where each call spent its time (keypoints and
+index query, verification, closer look at small-logo windows: ``StageTimes``) so that the growth with
+the number of logos is visible where it happens: only the index queries depend on it.
 
     python scripts/bench_logos.py [--runs 9] [--logos 10,20,40] [--devset PATH] [--set detect_side=1024]
     python scripts/bench_logos.py --against HEAD~1 [--rounds 4] [--runs 9] [--logos 40]
@@ -31,8 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval_logos as ev
 import gen_logo_scenes as gen
 
-from screening.detect.logos.index import AS_ENROLLED
-from screening.detect.logos.verify import ColourView, find_instances, suppress
+from screening.detect.logos.detector import StageTimes
 from screening.image import load_image
 
 
@@ -58,37 +57,20 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
         decode_ms = (time.perf_counter() - t) * 1000
         det.warmup()
         det.detect(image)
-        cfg = det.config
         total, describe, verify, zoom, cpu = [], [], [], [], []
         n_windows = 0
         found = 0
         for _ in range(runs):
+            times = StageTimes()
             c0 = time.process_time()
             t0 = time.perf_counter()
-            found = len(det.detect(image))
-            t1 = time.perf_counter()
+            found = len(det.detect(image, times=times))
+            total.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.process_time() - c0) * 1000)
-            total.append((t1 - t0) * 1000)
-            # The same work stage by stage.
-            gray, factor = det._detection_gray(image)
-            colour = ColourView(image.bgr, 1.0 / factor)
-            b = time.perf_counter()
-            photo, matches = det.describe_and_match(gray)
-            c = time.perf_counter()
-            inst = find_instances(det.index, matches, photo, colour, cfg.verify)
-            d = time.perf_counter()
-            as_enrolled = det.index.kind[matches.r] == AS_ENROLLED
-            enrolled = matches.where(as_enrolled)
-            windows = det._zoom_windows(enrolled, matches.where(~as_enrolled), photo, inst, factor, image.bgr.shape[:2])
-            for window in windows:
-                inst += det._window(image, window, factor, enrolled, photo, colour)
-            inst += det._dense_hypotheses(matches, photo, inst, windows, factor, colour)
-            suppress(inst, cfg.overlap)
-            e = time.perf_counter()
-            zoom.append((e - d) * 1000)
-            n_windows = len(windows)
-            describe.append((c - b) * 1000)
-            verify.append((d - c) * 1000)
+            describe.append(times.describe_ms)
+            verify.append(times.verify_ms)
+            zoom.append(times.closer_ms)
+            n_windows = times.windows
         return {
             "logos": n_logos,
             "descriptors": len(det.index),

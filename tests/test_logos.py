@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from screening.detect.logos.detector import LogoDetector
+from screening.detect.logos.detector import LogoDetector, StageTimes
 from screening.detect.logos.features import Features, extract
 from screening.detect.logos.index import SWAPPED
 from screening.detect.logos.verify import ColourView, Measures, VerifyConfig, accept, colourway, foreign_share, measure
@@ -210,9 +210,11 @@ def test_small_logo_found_by_closer_look(detector: LogoDetector, logos: dict[str
     scene = gen.procedural_background(np.random.default_rng(7), (1600, 1200))
     box = _place(scene, logos["gerindra"], [(900, 500), (970, 504), (968, 570), (902, 567)])
     image = load_image(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2RGB))
-    found = detector.detect(image)
+    times = StageTimes()
+    found = detector.detect(image, times=times)
     assert [f.party for f in found] == ["gerindra"] and _centre_in(found[0], box)
     assert found[0].box.w < 120  # the outline comes back in original pixels, not window pixels
+    assert times.windows >= 1 and times.closer_ms > 0 and times.describe_ms > 0  # what benchmarks read
     # Guided matching of the coarse fit finds it too; without that, the closer look is what finds it.
     unguided = dataclasses.replace(detector.config.verify, guided=False)
     coarse_only = LogoDetector(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
@@ -59,6 +60,17 @@ class Window(NamedTuple):
     y1: int
     zoom: float
     hypothesis: Hypothesis
+
+
+@dataclass
+class StageTimes:
+    """Where one :meth:`LogoDetector.detect` call spent its time (wall ms), for benchmarks: keypoints and
+    index search, verification, closer looks (windows and dense verification), and how many windows."""
+
+    describe_ms: float = 0.0
+    verify_ms: float = 0.0
+    closer_ms: float = 0.0
+    windows: int = 0
 
 
 @dataclass(frozen=True)
@@ -141,13 +153,16 @@ class LogoDetector:
         else:
             self._map(lambda _: self.index.warmup(), range(min(self.threads, 2)))  # one forest each
 
-    def detect(self, image: LoadedImage) -> list[Finding]:
-        """Every enrolled logo instance in ``image``; boxes in original pixels."""
+    def detect(self, image: LoadedImage, *, times: StageTimes | None = None) -> list[Finding]:
+        """Every enrolled logo instance in ``image``; boxes in original pixels. ``times``, when given, is
+        filled in with where the call spent its time."""
         if len(self.index) == 0:
             return []
+        start = time.perf_counter()
         gray, factor = self._detection_gray(image)
         cfg = self.config
         photo, matches = self.describe_and_match(gray)
+        described = time.perf_counter()
         found: list[Instance] = []
         colour = ColourView(image.bgr, 1.0 / factor)  # what appearance checks sample, at detection scale
         if len(matches.q) >= cfg.verify.fewest_inliers:  # else nothing can verify
@@ -157,6 +172,7 @@ class LogoDetector:
             )
             # In reference order whatever the grouping: ties in suppression must not depend on threads.
             found = sorted((inst for part in verified for inst in part), key=lambda inst: inst.ref)
+        verified_at = time.perf_counter()
         # The closer look serves the logos as enrolled first, then their prints: pooled, the print rows'
         # chance agreements outvoted them and added windows (the costliest stage on busy photos: 1
         # became 4 on the 20-logo bench photo); kept apart, 1 becomes 2 there and 2 stay 2 at 40 logos.
@@ -167,6 +183,11 @@ class LogoDetector:
             found += closer
         if cfg.verify.dense and cfg.dense_hypotheses > 0:
             found += self._dense_hypotheses(matches, photo, found, windows, factor, colour)
+        if times is not None:
+            times.describe_ms = (described - start) * 1000
+            times.verify_ms = (verified_at - described) * 1000
+            times.closer_ms = (time.perf_counter() - verified_at) * 1000
+            times.windows = len(windows)
         instances = suppress(found, cfg.overlap)
         to_original = image.scale / factor
         findings = []
