@@ -8,11 +8,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from screening.image.load import DEFAULT_MAX_BYTES, MB
+
+if TYPE_CHECKING:
+    from screening.detect.logos.detector import LogoDetector
 
 app = typer.Typer(
     help="Checks a photo before an ASN posts it, against the election-neutrality rules of SKB No. 2/2022.",
@@ -244,13 +247,27 @@ def registry_list(
 
 
 @registry_app.command("validate")
-def registry_validate(root: Annotated[Path | None, typer.Argument(help="Registry folder.")] = None) -> None:
+def registry_validate(
+    root: Annotated[Path | None, typer.Argument(help="Registry folder.")] = None,
+    logos: Annotated[
+        bool, typer.Option("--logos", help="Also show each party logo to the detector: found as its own party?")
+    ] = False,
+) -> None:
     """Check a registry; exit 2 on errors (warnings are printed but pass)."""
     from screening.registry import load_registry, validate
 
     with user_errors():
         reg = load_registry(root)
     problems = validate(reg)
+    if logos and reg.root is not None and not any(p.startswith("error") for p in problems):
+        from screening.detect.logos.detector import LogoDetector
+        from screening.detect.logos.selfcheck import self_check
+        from screening.screener import Screener
+
+        with user_errors():
+            built = [d for d in Screener(reg.root, detectors=["logos"]).detectors if isinstance(d, LogoDetector)]
+        if built:
+            problems += self_check(built[0], [x for p in reg.parties for x in p.logos])
     for p in problems:
         typer.echo(p)
     typer.echo(f"{reg.name}: {len(reg.candidates)} candidates, {len(reg.parties)} parties, "
@@ -405,14 +422,22 @@ def registry_add_logo(
     party: Annotated[str, typer.Argument(help="Party id, e.g. pdip.")],
     images: Annotated[list[Path], typer.Argument(help="Clean reference logo image(s).", show_default=False)],
 ) -> None:
-    """Enrol reference logo image(s) of a party (copied in under content-hash names, features cached)."""
+    """Enrol reference logo image(s) of a party (copied in under content-hash names, features cached);
+    warns of any enrolled logo not found as its own party in a clean view of itself."""
     from screening.registry.logos import add_logo
 
     with user_errors():
         added = add_logo(root, party, images)
     for rel in added:
         typer.echo(f"added {rel}")
-    _prepare_logo_search(root)
+    detector = _prepare_logo_search(root)
+    if detector is not None:
+        from screening.detect.logos.selfcheck import self_check
+
+        # Every logo must still be found as its party in a clean view of itself (see selfcheck): a new
+        # logo too like another party's can take that one's place as well as lose its own.
+        for warning in self_check(detector, [x for p in detector.registry.parties for x in p.logos]):
+            typer.echo(warning)
 
 
 @registry_app.command("remove-logo")
@@ -431,9 +456,10 @@ def registry_remove_logo(
     _prepare_logo_search(root)
 
 
-def _prepare_logo_search(root: Path) -> None:
+def _prepare_logo_search(root: Path) -> LogoDetector | None:
     """Build the logo index's search forests now and save them in the registry's cache, as enrolment
-    does for each logo's features, so that the next check loads them instead of building them."""
+    does for each logo's features, so that the next check loads them instead of building them; the
+    detector built (None when logos are off or none is enrolled)."""
     from screening.detect.logos.detector import LogoDetector
     from screening.detect.logos.forests import discard_saved
     from screening.registry.logos import logo_cache_dir
@@ -444,6 +470,7 @@ def _prepare_logo_search(root: Path) -> None:
         logos = [d for d in Screener(root, detectors=["logos"]).detectors if isinstance(d, LogoDetector)]
     if not logos or len(logos[0].index) == 0:  # nothing to search any more
         discard_saved(logo_cache_dir(root))
-        return
+        return None
     logos[0].warmup()
     typer.echo(f"logo search index saved ({len(logos[0].index)} reference rows)")
+    return logos[0]

@@ -97,6 +97,7 @@ def test_cli_add_and_remove_logo(root: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     (rel,) = _toml_logos(root, "gerindra")
     assert f"added {rel}" in res.output
+    assert "warning" not in res.output  # found as its own party in a clean view of itself
     # The next check loads the search forests instead of building them (see forests.py).
     assert "logo search index saved" in res.output
     assert "enrolled" in {p.name.split("-")[1] for p in logo_cache_dir(root).glob("forest-*.flann")}
@@ -106,3 +107,39 @@ def test_cli_add_and_remove_logo(root: Path, tmp_path: Path) -> None:
     assert list(logo_cache_dir(root).glob("forest-*.flann")) == []  # no logo left: nothing to search
     res = runner.invoke(app, ["registry", "add-logo", str(root), "nobody", str(img)])
     assert res.exit_code == 2 and "no party" in res.output
+
+
+def test_enrolment_warns_of_a_logo_that_cannot_be_told_from_another_partys(root: Path, tmp_path: Path) -> None:
+    """A logo found as another party in a clean view of itself (a copy enrolled under a second party, or
+    the wrong file) would silently never be reported as its own: add-logo and validate --logos say so."""
+    runner = CliRunner()
+    img = _logo(tmp_path / "a.png", 3)
+    assert "warning" not in runner.invoke(app, ["registry", "add-logo", str(root), "gerindra", str(img)]).output
+    # The same emblem, saved smaller: another file, the same logo.
+    smaller = tmp_path / "a_small.png"
+    cv2.imwrite(str(smaller), cv2.resize(cv2.imread(str(img)), (180, 180), interpolation=cv2.INTER_AREA))
+    res = runner.invoke(app, ["registry", "add-logo", str(root), "pkb", str(smaller)])
+    assert res.exit_code == 0, res.output
+    warned = [line for line in res.output.splitlines() if line.startswith("warning")]
+    assert warned and all("'pkb'" in w and "'gerindra'" in w for w in warned), res.output
+    # The very same file under a third party: named as such.
+    res = runner.invoke(app, ["registry", "add-logo", str(root), "pdip", str(img)])
+    assert any("party 'pdip'" in w and "same image as a logo of 'gerindra'" in w for w in res.output.splitlines())
+    # validate checks every enrolled logo when asked.
+    res = runner.invoke(app, ["registry", "validate", str(root), "--logos"])
+    warned = [line for line in res.output.splitlines() if line.startswith("warning") and " logo " in line]
+    assert {w.split("'")[1] for w in warned} == {"gerindra", "pdip"}, res.output
+    plain = runner.invoke(app, ["registry", "validate", str(root)]).output
+    assert not any(" logo " in line for line in plain.splitlines() if line.startswith("warning")), plain
+
+
+def test_self_check_passes_distinct_logos(root: Path, tmp_path: Path) -> None:
+    """Two emblems in a disc above a 'P' and a digit print much alike in one colour: guided matching of
+    one's print on the other's view, with no ratio test, once reported the wrong party there; each
+    guided print match must now be closer than any other party's descriptor."""
+    from screening.detect.logos.detector import LogoDetector
+    from screening.detect.logos.selfcheck import self_check
+
+    added = add_logo(root, "gerindra", [_logo(tmp_path / "a.png", 3)])
+    added += add_logo(root, "pkb", [_logo(tmp_path / "b.png", 5)])
+    assert self_check(LogoDetector(load_registry(root)), added) == []

@@ -235,6 +235,28 @@ class LogoIndex:
                 parts.append(self._distinctive(idx, valid, d, cut))
         return Matches.join(parts)
 
+    def rival_distance(self, desc: np.ndarray, party: int, k: int = 8) -> np.ndarray:
+        """For each photo descriptor, the distance to the nearest row of a party other than ``party`` (a
+        code of :attr:`party`) among its ``k`` nearest in each forest (the prints' searched as they are
+        and light and dark swapped); inf where none is among them. Guided matching has no ratio test;
+        this is the part of it that tells parties apart where colour cannot (see verify.guided)."""
+        out = np.full(len(desc), np.inf, np.float32)
+        if len(desc) == 0 or len(self) < 2:
+            return out
+        desc = np.ascontiguousarray(desc, dtype=np.float32)
+        for start, forest in self._forests():
+            kind = self.kind[start]
+            searches = [(desc, start)]
+            if kind == PRINT and SWAPPED_PRINT in self._spans:
+                searches.append((np.ascontiguousarray(desc[:, SWAPPED]), self._spans[SWAPPED_PRINT][0]))
+            for d, offset in searches:
+                idx, dist = forest.knnSearch(d, min(k, self._spans[kind][1]), params={"checks": self.checks})
+                idx = idx.astype(np.int64)
+                other = (idx >= 0) & (self.party[np.where(idx >= 0, idx + offset, 0)] != party)
+                near = np.where(other, np.sqrt(np.maximum(dist.astype(np.float32), 0.0)), np.inf).min(axis=1)
+                out = np.minimum(out, near)
+        return out
+
     def _distinctive(self, idx: np.ndarray, valid: np.ndarray, d: np.ndarray, cut: float) -> Matches:
         """The ratio test over one search's neighbours ``idx`` (rows of one kind; distances ``d``)."""
         k = idx.shape[1]

@@ -80,6 +80,7 @@ class VerifyConfig:
     guided_max_angle: float = 30.0  # ... with orientations agreeing within this many degrees
     guided_min_inliers: int = 10  # distinct inliers of a re-matched fit ...
     guided_min_coverage: float = 0.10  # ... and the share of the photo's keypoints in the part in view they are
+    guided_rival_ratio: float = 0.9  # a print's guided match: closer than this times any other party's row
     dense: bool = True  # a closer-look hypothesis nothing verified is aligned densely (see dense.py) ...
     dense_min_edge: float = 0.6  # ... and must then line up with the reference's edges this well
     dense_min_colour: float = 0.4  # ... and have its colours (hue-saturation histogram intersection)
@@ -647,7 +648,8 @@ def guided(
     the geometry already singles out the candidate, where the ratio test against every enrolled logo
     discards true matches of a small or partly hidden logo. A ``printed`` fit looks for the keypoints
     of the logo's one-colour prints (and, in dark ink, of the logo as enrolled: its matches helped the
-    fit). Returns (reference xy, photo xy, scale)."""
+    fit), each of which must be closer than any other party's descriptor (guided_rival_ratio): no
+    colour tells parties' prints apart. Returns (reference xy, photo xy, scale)."""
     empty = (np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0))
     inside = np.nonzero(_inside(quad, photo.xy.astype(np.float64)))[0]
     if len(inside) == 0:
@@ -669,8 +671,13 @@ def guided(
     order = np.lexsort((dist, pi))
     first = np.ones(len(order), bool)
     first[1:] = pi[order][1:] != pi[order][:-1]
-    pi, ri = pi[order][first], ri[order][first]
+    pi, ri, dist = pi[order][first], ri[order][first], dist[order][first]
     q = inside[pi]
+    if printed and len(q):
+        # No colour tells a print from another party's print of like shape (two emblems in a disc above
+        # a name print much alike): each match must be closer than any other party's descriptor.
+        keep = dist < cfg.guided_rival_ratio * index.rival_distance(photo.desc[q], int(index.party[ri[0]]))
+        q, ri = q[keep], ri[keep]
     return (
         index.xy[ri].astype(np.float64),
         photo.xy[q].astype(np.float64),
