@@ -260,14 +260,11 @@ def registry_validate(
         reg = load_registry(root)
     problems = validate(reg)
     if logos and reg.root is not None and not any(p.startswith("error") for p in problems):
-        from screening.detect.logos.detector import LogoDetector
         from screening.detect.logos.selfcheck import self_check
-        from screening.screener import Screener
 
-        with user_errors():
-            built = [d for d in Screener(reg.root, detectors=["logos"]).detectors if isinstance(d, LogoDetector)]
-        if built:
-            problems += self_check(built[0], [x for p in reg.parties for x in p.logos])
+        detector = _logo_detector(reg.root)
+        if detector is not None:
+            problems += self_check(detector, [x for p in reg.parties for x in p.logos])
     for p in problems:
         typer.echo(p)
     typer.echo(f"{reg.name}: {len(reg.candidates)} candidates, {len(reg.parties)} parties, "
@@ -462,17 +459,24 @@ def _prepare_logo_search(root: Path) -> LogoDetector | None:
     """Build the logo index's search forests now and save them in the registry's cache, as enrolment
     does for each logo's features, so that the next check loads them instead of building them; the
     detector built (None when logos are off or none is enrolled)."""
-    from screening.detect.logos.detector import LogoDetector
     from screening.detect.logos.forests import discard_saved
     from screening.registry.logos import logo_cache_dir
+
+    detector = _logo_detector(root)
+    if detector is None or len(detector.index) == 0:  # nothing to search any more
+        discard_saved(logo_cache_dir(root))
+        return None
+    detector.warmup()
+    typer.echo(f"logo search index saved ({len(detector.index)} reference rows)")
+    return detector
+
+
+def _logo_detector(root: Path) -> LogoDetector | None:
+    """The registry's logo detector, built as a check builds it (shipped rules): None when rules.toml
+    turns logos off."""
+    from screening.detect.logos.detector import LogoDetector
     from screening.screener import Screener
 
     with user_errors():
-        # Built as a check builds it (shipped rules): none when rules.toml turns logos off.
-        logos = [d for d in Screener(root, detectors=["logos"]).detectors if isinstance(d, LogoDetector)]
-    if not logos or len(logos[0].index) == 0:  # nothing to search any more
-        discard_saved(logo_cache_dir(root))
-        return None
-    logos[0].warmup()
-    typer.echo(f"logo search index saved ({len(logos[0].index)} reference rows)")
-    return logos[0]
+        built = [d for d in Screener(root, detectors=["logos"]).detectors if isinstance(d, LogoDetector)]
+    return built[0] if built else None

@@ -16,7 +16,7 @@ import pytest
 
 from screening.detect.logos.detector import LogoDetector, StageTimes
 from screening.detect.logos.features import Features, extract
-from screening.detect.logos.index import SWAPPED
+from screening.detect.logos.index import AS_ENROLLED, SWAPPED
 from screening.detect.logos.verify import ColourView, Measures, VerifyConfig, accept, colourway, foreign_share, measure
 from screening.findings import FindingKind
 from screening.image import load_image
@@ -379,7 +379,7 @@ def test_pose_hypotheses_need_agreeing_matches(detector: LogoDetector) -> None:
     """Three matches predicting one small logo make a hypothesis at its centre and size; as many
     matches predicting scattered poses make none."""
     from screening.detect.logos.features import Features
-    from screening.detect.logos.index import AS_ENROLLED, Matches
+    from screening.detect.logos.index import Matches
     from screening.detect.logos.verify import hypotheses
 
     index = detector.index
@@ -547,7 +547,7 @@ def test_guided_matching_needs_position_orientation_and_descriptor(detector: Log
     from screening.detect.logos.verify import VerifyConfig, guided
 
     index, ref = detector.index, 0
-    start, stop = index.enrolled_rows[ref]
+    start, stop = index.rows[(ref, AS_ENROLLED)]
     rows = np.arange(start, stop)[np.argsort(-index.size[start:stop], kind="stable")][:60]  # big enough at s
     s, turn = 0.5, 20.0
     c, si = np.cos(np.deg2rad(turn)), np.sin(np.deg2rad(turn))
@@ -569,7 +569,7 @@ def test_guided_matching_needs_position_orientation_and_descriptor(detector: Log
     turned = np.mod(angle + 90.0, 360).astype(np.float32)
     # (a few survive: other views of the same logo point can be oriented that way)
     assert len(guided(index, ref, hmat, quad, photo(turned, index.desc[rows]), 3.0, cfg)[0]) < 0.2 * len(rows)
-    o_start, o_stop = index.enrolled_rows[1]  # the other party's logo's descriptors
+    o_start, o_stop = index.rows[(1, AS_ENROLLED)]  # the other party's logo's descriptors
     others = index.desc[np.linspace(o_start, o_stop - 1, len(rows)).astype(int)]
     assert len(guided(index, ref, hmat, quad, photo(angle, others), 3.0, cfg)[0]) < 0.1 * len(rows)
 

@@ -130,7 +130,6 @@ class LogoIndex:
         self.rows: dict[tuple[int, int], tuple[int, int]] = {
             (i, k): (int(starts[b]), int(starts[b + 1])) for b, ((_, i), k) in enumerate(blocks)
         }
-        self.enrolled_rows = {i: span for (i, k), span in self.rows.items() if k == AS_ENROLLED}
         self.ref = np.repeat(np.array([i for (_, i), _ in blocks], np.int32), counts)
         self.kind = np.repeat(np.array([k for _, k in blocks], np.int8), counts)
         party_code = {p: i for i, p in enumerate(sorted({r.party for r in references}))}
