@@ -411,6 +411,27 @@ def test_pose_hypotheses_need_agreeing_matches(detector: LogoDetector) -> None:
     assert hypotheses(index, matches, photo, min_votes=3, max_ratio=0.85, max_size=40.0, explained=[]) == []
 
 
+def test_pose_error_tells_a_consistent_pair_from_a_chance_one() -> None:
+    """Two matches whose positions imply the scale and rotation their keypoints do agree (error ~0);
+    keypoints saying twice the size, or a quarter turn, which a wide Hough bin still accepts, do not."""
+    from screening.detect.logos.verify import Votes, _pose_error
+
+    rxy = np.array([[100.0, 100.0], [300.0, 100.0]])
+    qxy = rxy * 0.25 + np.array([400.0, 300.0])  # a quarter of the size, unrotated
+
+    def votes(scale: float, theta: float) -> Votes:
+        return Votes(rxy, qxy, np.full(2, scale), np.full(2, theta), np.zeros((2, 2)), 400.0)
+
+    both = np.arange(2)
+    assert _pose_error(votes(0.25, 0.0), both) < 0.05
+    assert _pose_error(votes(0.5, 0.0), both) > 0.9  # an octave off
+    assert _pose_error(votes(0.25, np.pi / 2), both) > 1.5  # a quarter turn off
+    close = Votes(
+        rxy, np.array([[400.0, 300.0], [400.5, 300.0]]), np.full(2, 0.25), np.zeros(2), np.zeros((2, 2)), 400.0
+    )
+    assert _pose_error(close, both) is None  # too close in the photo to measure anything
+
+
 def test_config_defaults_are_the_shipped_rules() -> None:
     """A library user building LogoConfig() gets what rules.toml ships, not an older tuning."""
     from screening.detect.logos.detector import LogoConfig

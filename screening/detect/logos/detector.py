@@ -97,6 +97,7 @@ class LogoConfig:
     zoom_min_matches: int = 2  # agreeing coarse matches a hypothesis needs ...
     print_zoom_min_matches: int = 2  # ... of a one-colour print (0 = none)
     zoom_ratio: float = 0.85  # ... each at least this distinctive (ratio test)
+    zoom_max_pose_error: float = 0.0  # ... and positions agreeing with their poses (see verify._pose_error; 0 = off)
     zoom_target: float = 160.0  # predicted logo long side in the window, pixels
     zoom_max: float = 2.5
     zoom_margin: float = 2.0  # window side / predicted logo side (room for the prediction's error)
@@ -292,6 +293,8 @@ class LogoDetector:
                 continue  # off the photo, absurd, or big enough that the coarse pass saw it well
             if any(hyp.near(other.hypothesis) for other in windows):
                 continue  # another reference's (or pose's) hypothesis already looks here
+            if cfg.zoom_max_pose_error > 0 and hyp.pose_error is not None and hyp.pose_error > cfg.zoom_max_pose_error:
+                continue  # a chance agreement: its matches' positions contradict their poses
             side = int(min(max(h, w), max(64.0, cfg.zoom_margin * size)))
             x0 = int(np.clip(cx - side / 2, 0, max(0, w - side)))
             y0 = int(np.clip(cy - side / 2, 0, max(0, h - side)))

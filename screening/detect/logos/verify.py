@@ -210,6 +210,7 @@ class Hypothesis:
     size: float  # predicted long side of the logo, detection-image pixels
     votes: int  # distinct photo keypoints agreeing
     angle: float = 0.0  # predicted rotation of the logo, radians
+    pose_error: float | None = None  # how well its matches' positions agree with their poses (see _pose_error)
 
     def near(self, other: Hypothesis) -> bool:
         """Both predict a logo at about one place (centres closer than half their sizes' sum on both
@@ -251,9 +252,33 @@ def hypotheses(
             cx, cy = np.median(votes.centre[members], axis=0)
             size = float(np.median(votes.scale[members])) * votes.side
             angle = float(np.angle(np.exp(1j * votes.theta[members]).mean()))  # circular mean
-            out.append(Hypothesis(ref_id, (float(cx), float(cy)), size, n, angle))
+            out.append(Hypothesis(ref_id, (float(cx), float(cy)), size, n, angle, _pose_error(votes, members)))
     out.sort(key=lambda hyp: (-hyp.votes, hyp.ref))
     return out
+
+
+def _pose_error(votes: Votes, members: np.ndarray) -> float | None:
+    """How well the best-agreeing pair of ``members`` agrees with itself: two matches fix a similarity
+    by their positions alone (the photo segment over the reference segment), which must repeat the
+    scale and rotation each match's keypoints imply. The error is the worse of the two matches' scale
+    error (octaves) plus the worse rotation error (radians). The Hough bins are wide (an octave,
+    30 degrees, half a logo): chance pairs fill one and still disagree like this. None when no pair
+    is far enough apart on both sides to measure."""
+    best: float | None = None
+    for a in range(len(members)):
+        for b in range(a + 1, min(len(members), 12)):
+            i, j = members[a], members[b]
+            dr, dq = votes.rxy[j] - votes.rxy[i], votes.qxy[j] - votes.qxy[i]
+            lr, lq = float(np.hypot(*dr)), float(np.hypot(*dq))
+            if lr < 8.0 or lq < 1.5:  # one point, or too close for its position to say anything
+                continue
+            scale = np.log2(lq / lr)
+            turn = np.arctan2(dq[1], dq[0]) - np.arctan2(dr[1], dr[0])
+            ds = max(abs(scale - np.log2(max(votes.scale[k], 1e-6))) for k in (i, j))
+            da = max(abs(float(np.angle(np.exp(1j * (turn - votes.theta[k]))))) for k in (i, j))
+            err = float(ds + da)
+            best = err if best is None else min(best, err)
+    return best
 
 
 def suppress(instances: list[Instance], iou: float = 0.3) -> list[Instance]:
