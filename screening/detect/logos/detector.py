@@ -281,7 +281,7 @@ class LogoDetector:
             if votes > 0 and len(these.q) >= votes:
                 hyps += hypotheses(
                     self.index, these, photo, min_votes=votes, max_ratio=cfg.zoom_ratio,
-                    max_size=cfg.zoom_target * factor, explained=found,
+                    max_size=cfg.zoom_target * factor, explained=found, pose_error=cfg.zoom_max_pose_error > 0,
                 )  # fmt: skip
         h, w = shape
         windows: list[Window] = []
@@ -293,7 +293,7 @@ class LogoDetector:
                 continue  # off the photo, absurd, or big enough that the coarse pass saw it well
             if any(hyp.near(other.hypothesis) for other in windows):
                 continue  # another reference's (or pose's) hypothesis already looks here
-            if cfg.zoom_max_pose_error > 0 and hyp.pose_error is not None and hyp.pose_error > cfg.zoom_max_pose_error:
+            if hyp.pose_error is not None and hyp.pose_error > cfg.zoom_max_pose_error:  # measured when on
                 continue  # a chance agreement: its matches' positions contradict their poses
             side = int(min(max(h, w), max(64.0, cfg.zoom_margin * size)))
             x0 = int(np.clip(cx - side / 2, 0, max(0, w - side)))

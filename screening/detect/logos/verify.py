@@ -221,7 +221,7 @@ class Hypothesis:
 
 def hypotheses(
     index: LogoIndex, matches: Matches, photo: Features, *, min_votes: int, max_ratio: float, max_size: float,
-    explained: list[Instance],
+    explained: list[Instance], pose_error: bool = False,
 ) -> list[Hypothesis]:  # fmt: skip
     """Poses predicted by at least ``min_votes`` distinctive matches (ratio below ``max_ratio``) of one
     reference that fall in one Hough bin and outside every verified instance, most votes first.
@@ -252,7 +252,8 @@ def hypotheses(
             cx, cy = np.median(votes.centre[members], axis=0)
             size = float(np.median(votes.scale[members])) * votes.side
             angle = float(np.angle(np.exp(1j * votes.theta[members]).mean()))  # circular mean
-            out.append(Hypothesis(ref_id, (float(cx), float(cy)), size, n, angle, _pose_error(votes, members)))
+            err = _pose_error(votes, members) if pose_error else None  # a Python loop over pairs: on demand
+            out.append(Hypothesis(ref_id, (float(cx), float(cy)), size, n, angle, err))
     out.sort(key=lambda hyp: (-hyp.votes, hyp.ref))
     return out
 
@@ -265,8 +266,9 @@ def _pose_error(votes: Votes, members: np.ndarray) -> float | None:
     30 degrees, half a logo): chance pairs fill one and still disagree like this. None when no pair
     is far enough apart on both sides to measure."""
     best: float | None = None
+    members = members[:12]  # the strongest dozen say enough
     for a in range(len(members)):
-        for b in range(a + 1, min(len(members), 12)):
+        for b in range(a + 1, len(members)):
             i, j = members[a], members[b]
             dr, dq = votes.rxy[j] - votes.rxy[i], votes.qxy[j] - votes.qxy[i]
             lr, lq = float(np.hypot(*dr)), float(np.hypot(*dq))
