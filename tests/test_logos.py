@@ -411,6 +411,27 @@ def test_pose_hypotheses_need_agreeing_matches(detector: LogoDetector) -> None:
     assert hypotheses(index, matches, photo, min_votes=3, max_ratio=0.85, max_size=40.0, explained=[]) == []
 
 
+def test_pose_error_dial_skips_chance_windows_not_small_logos(
+    detector: LogoDetector, logos: dict[str, np.ndarray]
+) -> None:
+    """zoom_max_pose_error on: a busy photo without enrolled logos (distractor logos, texture) gets no
+    closer look where it got several with the dial off, and a 70-px logo is still found by its window."""
+    rng = np.random.default_rng(2)
+    bg = gen.procedural_background(rng, (1600, 1200))
+    busy = gen.make_scene(rng, logos, gen.distractor_set(), bg, positives=0).bgr
+    on = LogoDetector(detector.registry, dataclasses.replace(detector.config, zoom_max_pose_error=1.0))
+    off_times, on_times = StageTimes(), StageTimes()
+    image = load_image(cv2.cvtColor(busy, cv2.COLOR_BGR2RGB))
+    assert detector.detect(image, times=off_times) == [] and on.detect(image, times=on_times) == []
+    assert off_times.windows >= 2 and on_times.windows == 0
+    scene = gen.procedural_background(np.random.default_rng(7), (1600, 1200))
+    box = _place(scene, logos["gerindra"], [(900, 500), (970, 504), (968, 570), (902, 567)])
+    unguided = dataclasses.replace(detector.config.verify, guided=False)
+    windows_only = dataclasses.replace(on.config, dense_hypotheses=0, verify=unguided)
+    found = _detect(LogoDetector(detector.registry, windows_only), _jpeg(scene))
+    assert [f.party for f in found] == ["gerindra"] and _centre_in(found[0], box)
+
+
 def test_pose_error_tells_a_consistent_pair_from_a_chance_one() -> None:
     """Two matches whose positions imply the scale and rotation their keypoints do agree (error ~0);
     keypoints saying twice the size, or a quarter turn, which a wide Hough bin still accepts, do not."""
