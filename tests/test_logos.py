@@ -432,6 +432,49 @@ def test_pose_error_dial_skips_chance_windows_not_small_logos(
     assert [f.party for f in found] == ["gerindra"] and _centre_in(found[0], box)
 
 
+def test_window_keeps_its_strongest_keypoints_and_still_finds_a_small_logo(
+    detector: LogoDetector, logos: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zoom_max_features bounds a window's cost on a busy photo (uncapped, each window here carries
+    1200-2800 keypoints), and a 70-px logo on that texture is still found by its window."""
+    from screening.detect.logos import detector as detector_module
+
+    rng = np.random.default_rng(3)
+    scene = gen.procedural_background(np.random.default_rng(7), (1600, 1200)).astype(np.float32)
+    for cell in (3, 7, 15):  # blocky noise at three scales: corners everywhere
+        noise = rng.uniform(-40, 40, (1200 // cell + 1, 1600 // cell + 1, 3)).astype(np.float32)
+        scene += cv2.resize(noise, (1600, 1200), interpolation=cv2.INTER_NEAREST)[:1200, :1600]
+    scene = np.clip(scene, 0, 255).astype(np.uint8)
+    box = _place(scene, logos["gerindra"], [(900, 500), (970, 504), (968, 570), (902, 567)])
+    image = load_image(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2RGB))
+    unguided = dataclasses.replace(detector.config.verify, guided=False)
+    windows_only = dataclasses.replace(detector.config, dense_hypotheses=0, verify=unguided)
+    cap = windows_only.zoom_max_features
+    assert cap > 0  # the shipped setting
+
+    def window_keypoints(config) -> tuple[list, list[int]]:
+        counts: list[int] = []
+        real = detector_module.extract
+
+        def recording(gray: np.ndarray, *, max_features: int = 0, contrast: float = 0.04) -> Features:
+            feats = real(gray, max_features=max_features, contrast=contrast)
+            if max_features == config.zoom_max_features:  # the windows' calls (the bands ask for more)
+                counts.append(len(feats.xy))
+            return feats
+
+        monkeypatch.setattr(detector_module, "extract", recording)
+        found = LogoDetector(detector.registry, config).detect(image)
+        monkeypatch.setattr(detector_module, "extract", real)
+        return found, counts
+
+    capped, capped_counts = window_keypoints(windows_only)
+    uncapped, uncapped_counts = window_keypoints(dataclasses.replace(windows_only, zoom_max_features=0))
+    assert len(capped_counts) >= 1 and max(capped_counts) <= cap + 5  # SIFT keeps ties at the cut
+    assert len(uncapped_counts) >= 1 and min(uncapped_counts) > 2 * cap
+    for found in (capped, uncapped):
+        assert [f.party for f in found] == ["gerindra"] and _centre_in(found[0], box)
+
+
 def test_pose_error_tells_a_consistent_pair_from_a_chance_one() -> None:
     """Two matches whose positions imply the scale and rotation their keypoints do agree (error ~0);
     keypoints saying twice the size, or a quarter turn, which a wide Hough bin still accepts, do not."""

@@ -101,6 +101,7 @@ class LogoConfig:
     zoom_target: float = 160.0  # predicted logo long side in the window, pixels
     zoom_max: float = 2.5
     zoom_margin: float = 2.0  # window side / predicted logo side (room for the prediction's error)
+    zoom_max_features: int = 500  # strongest window keypoints kept (0 = all): bounds a window's cost
     # Dense verification (see :mod:`dense`) of pose hypotheses beyond the windows': at most this many,
     # voted by the logos' matches as enrolled and as dark-ink prints (0 = windows' hypotheses only).
     dense_hypotheses: int = 4
@@ -347,7 +348,7 @@ class LogoDetector:
         size = (round((x1 - x0) * z), round((y1 - y0) * z))
         interp = cv2.INTER_CUBIC if z > 1 else cv2.INTER_AREA
         gray = cv2.resize(image.gray[y0:y1, x0:x1], size, interpolation=interp)
-        photo = extract(gray, contrast=cfg.contrast)
+        photo = extract(gray, max_features=cfg.zoom_max_features, contrast=cfg.contrast)
         matches = self.index.query(photo, cfg.ratio, cfg.print_ratio)
         # Appearance is sampled from the working copy itself (window pixels are 1/z of it).
         colour = ColourView(image.bgr[y0:y1, x0:x1], 1.0 / z)
