@@ -97,7 +97,7 @@ class LogoConfig:
     zoom_min_matches: int = 2  # agreeing coarse matches a hypothesis needs ...
     print_zoom_min_matches: int = 2  # ... of a one-colour print (0 = none)
     zoom_ratio: float = 0.85  # ... each at least this distinctive (ratio test)
-    zoom_max_pose_error: float = 0.0  # ... and positions agreeing with their poses (see verify._pose_error; 0 = off)
+    zoom_max_pose_error: float = 1.5  # ... and positions agreeing with their poses (see verify._pose_error; 0 = off)
     zoom_target: float = 160.0  # predicted logo long side in the window, pixels
     zoom_max: float = 2.5
     zoom_margin: float = 2.0  # window side / predicted logo side (room for the prediction's error)
