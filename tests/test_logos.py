@@ -14,11 +14,11 @@ import cv2
 import numpy as np
 import pytest
 
-from screening.detect.logos.detector import LogoDetector, StageTimes
+from screening.detect.logos.detector import LogoConfig, LogoDetector, StageTimes
 from screening.detect.logos.features import Features, extract
 from screening.detect.logos.index import AS_ENROLLED, SWAPPED
 from screening.detect.logos.verify import ColourView, Measures, VerifyConfig, accept, colourway, foreign_share, measure
-from screening.findings import FindingKind
+from screening.findings import Finding, FindingKind
 from screening.image import load_image
 from screening.registry import init_registry, load_registry
 from screening.registry.logos import add_logo
@@ -455,7 +455,7 @@ def test_window_keeps_its_strongest_keypoints_and_still_finds_a_small_logo(
     cap = windows_only.zoom_max_features
     assert cap > 0  # the shipped setting
 
-    def window_keypoints(config) -> tuple[list, list[int]]:
+    def window_keypoints(config: LogoConfig) -> tuple[list[Finding], list[int]]:
         counts: list[int] = []
         real = detector_module.extract
 
@@ -501,8 +501,6 @@ def test_pose_error_tells_a_consistent_pair_from_a_chance_one() -> None:
 
 def test_config_defaults_are_the_shipped_rules() -> None:
     """A library user building LogoConfig() gets what rules.toml ships, not an older tuning."""
-    from screening.detect.logos.detector import LogoConfig
-
     shipped = load_rules(None).detector_config("logos")
     shipped.pop("enabled", None)
     assert LogoConfig.from_dict(shipped) == LogoConfig()
