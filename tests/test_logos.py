@@ -421,16 +421,15 @@ def test_pose_error_dial_skips_chance_windows_not_small_logos(
     rng = np.random.default_rng(2)
     bg = gen.procedural_background(rng, (1600, 1200))
     busy = gen.make_scene(rng, logos, gen.distractor_set(), bg, positives=0).bgr
-    on = detector
     off = LogoDetector(detector.registry, dataclasses.replace(detector.config, zoom_max_pose_error=0.0))
     off_times, on_times = StageTimes(), StageTimes()
     image = load_image(cv2.cvtColor(busy, cv2.COLOR_BGR2RGB))
-    assert off.detect(image, times=off_times) == [] and on.detect(image, times=on_times) == []
+    assert off.detect(image, times=off_times) == [] and detector.detect(image, times=on_times) == []
     assert off_times.windows >= 2 and on_times.windows == 0
     scene = gen.procedural_background(np.random.default_rng(7), (1600, 1200))
     box = _place(scene, logos["gerindra"], [(900, 500), (970, 504), (968, 570), (902, 567)])
     unguided = dataclasses.replace(detector.config.verify, guided=False)
-    windows_only = dataclasses.replace(on.config, dense_hypotheses=0, verify=unguided)
+    windows_only = dataclasses.replace(detector.config, dense_hypotheses=0, verify=unguided)
     found = _detect(LogoDetector(detector.registry, windows_only), _jpeg(scene))
     assert [f.party for f in found] == ["gerindra"] and _centre_in(found[0], box)
 
