@@ -15,9 +15,19 @@ import numpy as np
 import pytest
 
 from screening.detect.logos.detector import LogoConfig, LogoDetector, StageTimes
-from screening.detect.logos.features import Features, extract
+from screening.detect.logos.features import Features, describe_reference, extract
 from screening.detect.logos.index import AS_ENROLLED, SWAPPED
-from screening.detect.logos.verify import ColourView, Measures, VerifyConfig, accept, colourway, foreign_share, measure
+from screening.detect.logos.verify import (
+    ColourView,
+    Measures,
+    VerifyConfig,
+    absent_share,
+    accept,
+    accept_guided,
+    colourway,
+    foreign_share,
+    measure,
+)
 from screening.findings import Finding, FindingKind
 from screening.image import load_image
 from screening.registry import init_registry, load_registry
@@ -854,3 +864,33 @@ def test_guided_coverage_counts_the_keypoints_of_the_part_in_view(detector: Logo
     whole, in_view = measure(*args), measure(*args, visible=True)
     assert whole.coverage == pytest.approx(whole.inliers / 120)  # 90 keypoints on what hides the lower part
     assert in_view.coverage == pytest.approx(in_view.inliers / 30) and in_view.inliers >= 25
+
+
+def test_guided_fit_whose_rest_shows_the_backdrop_is_refused() -> None:
+    """A slogan's letter taken for the letter inside a party's ring: the ring, out of view, shows the
+    banner the letter is on (missing, not hidden), and the re-matched fit is refused; a ring hidden by
+    an arm, or in view, keeps it."""
+    badge = np.full((400, 400, 3), 255, np.uint8)
+    cv2.circle(badge, (200, 200), 150, (0, 0, 200), -1)
+    cv2.circle(badge, (200, 200), 110, (255, 255, 255), -1)
+    cv2.putText(badge, "P", (145, 255), cv2.FONT_HERSHEY_DUPLEX, 5, (0, 0, 0), 12)
+    ref = describe_reference(badge)
+    th, tw = ref.thumb.shape[:2]
+    seen = np.zeros((th, tw), np.uint8)  # the letter in view, the ring not
+    cv2.circle(seen, (tw // 2, th // 2), round(0.28 * tw), 255, -1)
+    ring = (ref.thumb[:, :, 2] > 150) & (ref.thumb[:, :, 0] < 100)
+    assert ring.sum() > 200 and not (ring & (seen > 0)).any()
+    letter_alone = ref.thumb.copy()
+    letter_alone[ring] = (255, 255, 255)
+    behind_arm = ref.thumb.copy()
+    behind_arm[seen == 0] = (120, 150, 200)  # skin
+    assert absent_share(ref, letter_alone, seen) > 0.8
+    assert absent_share(ref, behind_arm, seen) < 0.1
+    assert absent_share(ref, ref.thumb, seen) < 0.1
+    assert absent_share(ref, letter_alone, np.full_like(seen, 255)) is None  # nothing out of view to judge
+
+    cfg = VerifyConfig()
+    quad = np.array([[0, 0], [100, 0], [100, 100], [0, 100]], np.float64)
+    m = Measures(12, quad, 1.1, 0.12, 1.0, 0.4, 0.7, 0.6)
+    assert accept_guided(m, cfg) and accept_guided(dataclasses.replace(m, absent=0.05), cfg)
+    assert not accept_guided(dataclasses.replace(m, absent=absent_share(ref, letter_alone, seen)), cfg)

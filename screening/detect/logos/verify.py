@@ -81,6 +81,7 @@ class VerifyConfig:
     guided_min_inliers: int = 10  # distinct inliers of a re-matched fit ...
     guided_min_coverage: float = 0.10  # ... and the share of the photo's keypoints in the part in view they are
     guided_rival_ratio: float = 0.9  # a print's guided match: closer than this times any other party's row
+    guided_max_absent: float = 0.5  # ink out of view showing the backdrop, beyond the ink in view (1 = off)
     dense: bool = True  # a closer-look hypothesis nothing verified is aligned densely (see dense.py) ...
     dense_min_edge: float = 0.6  # ... and must then line up with the reference's edges this well
     dense_min_colour: float = 0.4  # ... and have its colours (hue-saturation histogram intersection)
@@ -449,6 +450,7 @@ class Measures:
     tone: float | None = None  # prints only: see _print_tone
     printed: bool = False  # measured as a one-colour print
     foreign: float | None = None  # share of the region's colour in hues the logo lacks (see foreign_share)
+    absent: float | None = None  # partly in view: how plainly the rest is missing, not hidden (see absent_share)
 
 
 def outline(ref: ReferenceFeatures, hmat: np.ndarray, colour: ColourView, cfg: VerifyConfig) -> np.ndarray | None:
@@ -526,7 +528,8 @@ def as_enrolled(
     only inside the thumbnail mask ``seen`` when given."""
     patch = warped_back(ref, hmat, colour)
     look = appearance(ref, patch, gradients(patch), cfg, seen)
-    return dataclasses.replace(m, edge=look.edge, colour=look.colour, tone=None, foreign=look.foreign)
+    absent = None if seen is None else absent_share(ref, patch, seen)
+    return dataclasses.replace(m, edge=look.edge, colour=look.colour, tone=None, foreign=look.foreign, absent=absent)
 
 
 def as_printed(
@@ -540,6 +543,7 @@ def as_printed(
     patch = warped_back(ref, hmat, colour)
     gb = gradients(patch)
     look = appearance(ref, patch, gb, cfg, seen)
+    m = dataclasses.replace(m, absent=None if seen is None else absent_share(ref, patch, seen))
     if look.similarity is not None and look.similarity >= cfg.min_colour_similarity:
         return dataclasses.replace(m, edge=look.edge, colour=look.colour, tone=None, printed=False)
     if seen is not None:
@@ -602,12 +606,14 @@ def colourway(m: Measures, cfg: VerifyConfig) -> bool:
 def accept_guided(m: Measures, cfg: VerifyConfig) -> bool:
     """The thresholds for a fit re-matched by :func:`guided`: every match is then an inlier by
     construction, so instead of the share of tentative matches the fit explains, it must explain many
-    of the photo's keypoints inside the outline, spread over the logo."""
+    of the photo's keypoints inside the outline, spread over the logo; and the part out of view must
+    look hidden, not missing (:func:`absent_share`)."""
     return (
         _looks_right(m, cfg)
         and m.inliers >= cfg.guided_min_inliers
         and m.coverage >= cfg.guided_min_coverage
         and m.spread >= cfg.min_spread
+        and (m.absent is None or m.absent <= cfg.guided_max_absent)
     )
 
 
@@ -874,6 +880,29 @@ def _visible(ref: ReferenceFeatures, hull: np.ndarray) -> np.ndarray:
     cv2.fillConvexPoly(out, np.round(pts).astype(np.int32), 255)
     grow = max(1, round(max(th, tw) / 8))
     return cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+
+
+def absent_share(ref: ReferenceFeatures, patch: np.ndarray, seen: np.ndarray) -> float | None:
+    """How plainly the part of a logo out of view (outside ``seen``, uint8 0/255) is missing rather
+    than hidden: the share of its ink pixels that show the backdrop around the part in view, less
+    that share for the ink in view (a faint print's ink is near its backdrop everywhere). A letter
+    of a slogan taken for the letter in a party's emblem leaves the emblem's ring out of view, and
+    its pixels show the banner; an arm or a person in front shows colours of its own. ``None``
+    where too little ink is out of view, or too little backdrop or ink in view, to tell."""
+    k = np.ones((3, 3), np.uint8)
+    core = cv2.erode(ref.mask, k) > 0  # ink without its blended edges
+    away = cv2.dilate(ref.mask, k) == 0  # no ink
+    view = seen > 0
+    out_ink, in_ink, backdrop = core & ~view, core & view, away & view
+    if out_ink.sum() < 0.1 * core.sum() or backdrop.sum() < 20 or in_ink.sum() < 10:
+        return None
+    lab = cv2.cvtColor(patch, cv2.COLOR_BGR2LAB).astype(np.float32)
+    bg = np.median(lab[backdrop], axis=0)
+    # "Like the backdrop": within its own spread, 8-12 Lab units (a busy backdrop proves nothing missing).
+    near = float(np.clip(np.percentile(np.linalg.norm(lab[backdrop] - bg, axis=1), 80), 8.0, 12.0))
+    out_share = float((np.linalg.norm(lab[out_ink] - bg, axis=1) < near).mean())
+    in_share = float((np.linalg.norm(lab[in_ink] - bg, axis=1) < near).mean())
+    return max(0.0, out_share - in_share)
 
 
 def _print_tone(ref: ReferenceFeatures, patch: np.ndarray, seen: np.ndarray | None = None) -> float:
