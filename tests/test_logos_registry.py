@@ -143,3 +143,29 @@ def test_self_check_passes_distinct_logos(root: Path, tmp_path: Path) -> None:
     added = add_logo(root, "gerindra", [_logo(tmp_path / "a.png", 3)])
     added += add_logo(root, "pkb", [_logo(tmp_path / "b.png", 5)])
     assert self_check(LogoDetector(load_registry(root)), added) == []
+
+
+def test_party_with_a_new_logo_for_the_next_election_is_found_as_that_entry(root: Path, tmp_path: Path) -> None:
+    """A party's entry belongs to one election: a new design for the next one is enrolled on an entry of
+    that election, and each design is reported as its own entry, the old one still as the old."""
+    from screening.detect.logos.detector import LogoDetector
+    from screening.image import load_image
+
+    with (root / "registry.toml").open("a") as f:
+        f.write(
+            '\n[[elections]]\nid = "pileg2029"\nname = "Pemilu DPR 2029"\ndetermination = 2028-11-03\n'
+            "campaign_start = 2028-11-28\ncampaign_end = 2029-02-10\nvoting = 2029-02-14\n"
+            '\n[[parties]]\nid = "pkb-2029"\nname = "Partai Kebangkitan Bangsa"\nabbreviation = "PKB"\n'
+            'number = 4\nelection = "pileg2029"\n'
+        )
+    old, new = _logo(tmp_path / "old.png", 3), _logo(tmp_path / "new.png", 5)
+    add_logo(root, "pkb", [old])
+    add_logo(root, "pkb-2029", [new])
+    registry = load_registry(root)
+    assert registry.party("pkb-2029").election == "pileg2029" and len(registry.party("pkb").logos) == 1
+    detector = LogoDetector(registry)
+    for logo, party in ((old, "pkb"), (new, "pkb-2029")):
+        photo = np.full((600, 800, 3), (90, 130, 160), np.uint8)
+        photo[150:390, 280:520] = cv2.imread(str(logo))
+        found = detector.detect(load_image(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB)))
+        assert [f.party for f in found] == [party]
