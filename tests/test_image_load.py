@@ -69,6 +69,24 @@ def test_grayscale_cmyk_16bit_palette_alpha() -> None:
     assert decode_bytes(_encode(Image.fromarray(rgba), "PNG")).bgr.min() == 255
 
 
+def test_transparency_on_a_contrasting_backdrop() -> None:
+    """Photos show transparency as white; a logo asks for the backdrop its outline stands out from."""
+    white_disc = np.zeros((40, 40, 4), np.uint8)
+    white_disc[10:30, 10:30] = (255, 255, 255, 255)
+    dark_ring = white_disc.copy()
+    dark_ring[10:30, 10:30, :3] = 20  # a dark outline ...
+    dark_ring[13:27, 13:27, :3] = 255  # ... around a white inside
+    chrome = white_disc.copy()
+    chrome[10:30, 10:30, :3] = 190  # grey stands out from white well enough: white is kept
+    contrast = LoadOptions(transparent="contrast")
+    for rgba, backdrop in ((white_disc, 0), (dark_ring, 255), (chrome, 255)):
+        png = _encode(Image.fromarray(rgba), "PNG")
+        assert decode_bytes(png).bgr[0, 0].tolist() == [255, 255, 255]  # the default, as a viewer shows it
+        assert decode_bytes(png, contrast).bgr[0, 0].tolist() == [backdrop] * 3
+        assert load_image(rgba, contrast).bgr[0, 0].tolist() == [backdrop] * 3  # arrays alike
+        assert decode_bytes(png, contrast).bgr[20, 20].tolist() == rgba[20, 20, :3].tolist()  # the logo is kept
+
+
 def test_large_jpeg_is_draft_decoded_and_scale_maps_back() -> None:
     big = Image.fromarray(_gradient(4000, 3000))
     img = decode_bytes(_encode(big, "JPEG", quality=80), LoadOptions(work_side=1600))

@@ -169,3 +169,35 @@ def test_party_with_a_new_logo_for_the_next_election_is_found_as_that_entry(root
         photo[150:390, 280:520] = cv2.imread(str(logo))
         found = detector.detect(load_image(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB)))
         assert [f.party for f in found] == [party]
+
+
+def test_white_logo_on_a_transparent_backdrop_is_enrolled_and_found(root: Path, tmp_path: Path) -> None:
+    """A logo published as white shapes on transparency (the variant for dark cloth) would vanish on
+    the white that a photo's transparency becomes; enrolled against black, it is found on a dark flag."""
+    from PIL import Image
+
+    from screening.detect.logos.detector import LogoDetector
+    from screening.image import load_image
+
+    rng = np.random.default_rng(4)
+    shape = np.zeros((240, 240), np.uint8)
+    cv2.circle(shape, (120, 120), 100, 255, 12)
+    for _ in range(4):
+        cv2.fillPoly(shape, [rng.integers(50, 190, (4, 2)).astype(np.int32)], 255)
+    cv2.putText(shape, "P7", (70, 200), cv2.FONT_HERSHEY_DUPLEX, 1.6, 255, 4)
+    rgba = np.zeros((240, 240, 4), np.uint8)
+    rgba[..., :3] = 255
+    rgba[..., 3] = shape
+    Image.fromarray(rgba).save(tmp_path / "white.png")
+
+    added = add_logo(root, "pkb", [tmp_path / "white.png"])
+    detector = LogoDetector(load_registry(root))
+    flag = np.full((600, 800, 3), (110, 45, 25), np.uint8)  # BGR dark blue
+    ink = shape[:, :, None].astype(np.float32) / 255.0
+    flag[180:420, 300:540] = (flag[180:420, 300:540] * (1 - ink) + 245 * ink).astype(np.uint8)
+    found = detector.detect(load_image(cv2.cvtColor(flag, cv2.COLOR_BGR2RGB)))
+    assert [f.party for f in found] == ["pkb"]
+    assert 280 <= found[0].box.x <= 330 and 160 <= found[0].box.y <= 210
+    from screening.detect.logos.selfcheck import self_check
+
+    assert self_check(detector, added) == []  # its clean view is drawn on black too

@@ -17,11 +17,14 @@ from pathlib import Path
 from screening.detect.logos.features import ReferenceFeatures, cache_path, describe_reference, load_reference
 from screening.detect.logos.features import save_reference as _save_cached
 from screening.errors import EnrollmentError, ImageError, RegistryError
-from screening.image import EXTENSIONS, load_image
+from screening.image import EXTENSIONS, LoadOptions, load_image
 from screening.registry.store import CACHE_DIR, load_registry, save_registry
 
 LOGO_DIR = "logos"
 LOGO_CACHE = "logos"
+# A logo published on a transparent backdrop is described against black or white, whichever its
+# outline stands out from: a white emblem would vanish on the white a photo's transparency becomes.
+REFERENCE_LOAD = LoadOptions(transparent="contrast")
 
 
 def logo_cache_dir(root: Path) -> Path:
@@ -45,7 +48,7 @@ def add_logo(root: str | Path, party_id: str, images: Iterable[str | Path]) -> l
         path = Path(image)
         try:
             data = path.read_bytes()
-            loaded = load_image(data, path=str(path))
+            loaded = load_image(data, REFERENCE_LOAD, path=str(path))
         except OSError as exc:
             raise EnrollmentError(f"cannot read {path}: {exc.strerror}") from exc
         except ImageError as exc:
@@ -123,7 +126,7 @@ def reference_features(root: Path, rel: str, digest: str | None = None) -> Refer
     except OSError as exc:
         raise RegistryError(f"logo {rel} cannot be read: {exc.strerror}") from exc
     try:
-        loaded = load_image(data, path=str(path))
+        loaded = load_image(data, REFERENCE_LOAD, path=str(path))
     except ImageError as exc:
         raise RegistryError(f"logo {rel} no longer decodes: {exc.message}") from exc
     ref = describe_reference(loaded.bgr)

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 # Bump whenever extraction changes: cached reference features with another version are recomputed.
-FEATURE_VERSION = "rootsift-ms4-tilt4-print1-v5"
+FEATURE_VERSION = "rootsift-ms4-tilt4-print1-v6"  # v6: transparency on a contrasting backdrop
 
 REF_SIDE = 400  # canonical long side of a reference logo crop, in pixels
 REF_SCALES = (1.0, 0.5, 0.25, 0.125)  # reference pyramid levels described (coordinates map back to canonical)

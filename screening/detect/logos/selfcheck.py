@@ -21,6 +21,7 @@ from screening.detect.logos.detector import LogoDetector
 from screening.detect.logos.features import foreground_box
 from screening.errors import ImageError
 from screening.image import LoadedImage, load_image
+from screening.registry.logos import REFERENCE_LOAD
 from screening.registry.model import Registry
 
 VIEW_SIZE = (800, 600)  # the clean view's canvas (width, height)
@@ -52,7 +53,7 @@ def self_check(detector: LogoDetector, files: Iterable[str]) -> list[str]:
 
     def reported_in_view(rel: str) -> list[str] | str:
         try:
-            view = clean_view(load_image(registry.resolve(rel)).bgr)
+            view = clean_view(load_image(registry.resolve(rel), REFERENCE_LOAD).bgr)
         except (OSError, ImageError) as exc:
             return str(exc)
         return sorted({f.party for f in detector.detect(view) if f.party})
