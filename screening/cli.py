@@ -304,6 +304,70 @@ def registry_remove_phrase(
     typer.echo(f"removed {n} phrase(s)")
 
 
+# --- elections and parties (screening/registry/elections.py) ---
+
+
+def _day(flag: str, value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise _fail(f"{flag} must look like 2029-02-14, not {value!r}") from exc
+
+
+@registry_app.command("add-election")
+def registry_add_election(
+    root: RegistryArg,
+    election_id: Annotated[str, typer.Argument(help="Short id, e.g. pileg2029.")],
+    name: Annotated[str, typer.Option("--name", help="e.g. 'Pemilu DPR, DPD dan DPRD 2029'.")],
+    determination: Annotated[
+        str,
+        typer.Option(
+            "--determination", help="Day candidates are determined (YYYY-MM-DD): ethics before, discipline from it."
+        ),
+    ],
+    campaign_start: Annotated[str | None, typer.Option("--campaign-start", help="First campaign day.")] = None,
+    campaign_end: Annotated[str | None, typer.Option("--campaign-end", help="Last campaign day.")] = None,
+    voting: Annotated[str | None, typer.Option("--voting", help="Voting day.")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Region of a regional contest.")] = None,
+) -> None:
+    """Add an election (the next Pemilu, a Pilkada contest) with the dates that decide the SKB track."""
+    from screening.registry.elections import add_election
+    from screening.registry.model import Election
+
+    election = Election(
+        id=election_id, name=name, determination=_day("--determination", determination),
+        campaign_start=_day("--campaign-start", campaign_start) if campaign_start else None,
+        campaign_end=_day("--campaign-end", campaign_end) if campaign_end else None,
+        voting=_day("--voting", voting) if voting else None, region=region,
+    )  # fmt: skip
+    with user_errors():
+        add_election(root, election)
+    typer.echo(f"added election {election.id} ({election.name})")
+
+
+@registry_app.command("add-party")
+def registry_add_party(
+    root: RegistryArg,
+    party_id: Annotated[str, typer.Argument(help="Short id, one per party and election, e.g. pkb-2029.")],
+    name: Annotated[str, typer.Option("--name", help="Full name, e.g. 'Partai Kebangkitan Bangsa'.")],
+    abbreviation: Annotated[str, typer.Option("--abbreviation", help="As printed, e.g. PKB.")],
+    election: Annotated[str, typer.Option("--election", help="Election id in the registry, e.g. pileg2029.")],
+    number: Annotated[int | None, typer.Option("--number", help="Ballot number in that election.")] = None,
+    alias: Annotated[
+        list[str] | None, typer.Option("--alias", help="Another name it is known by (repeatable).")
+    ] = None,
+) -> None:
+    """Add a party's entry for an election; then enrol its logos of that election with add-logo."""
+    from screening.registry.elections import add_party
+    from screening.registry.model import Party
+
+    party = Party(id=party_id, name=name, abbreviation=abbreviation, election=election, number=number,
+                  aliases=tuple(alias or ()))  # fmt: skip
+    with user_errors():
+        add_party(root, party)
+    typer.echo(f"added party {party.id} ({party.abbreviation}, {party.election}); enrol its logos with add-logo")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

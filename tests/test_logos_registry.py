@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from pathlib import Path
 
@@ -150,14 +151,11 @@ def test_party_with_a_new_logo_for_the_next_election_is_found_as_that_entry(root
     that election, and each design is reported as its own entry, the old one still as the old."""
     from screening.detect.logos.detector import LogoDetector
     from screening.image import load_image
+    from screening.registry.elections import add_election, add_party
+    from screening.registry.model import Election, Party
 
-    with (root / "registry.toml").open("a") as f:
-        f.write(
-            '\n[[elections]]\nid = "pileg2029"\nname = "Pemilu DPR 2029"\ndetermination = 2028-11-03\n'
-            "campaign_start = 2028-11-28\ncampaign_end = 2029-02-10\nvoting = 2029-02-14\n"
-            '\n[[parties]]\nid = "pkb-2029"\nname = "Partai Kebangkitan Bangsa"\nabbreviation = "PKB"\n'
-            'number = 4\nelection = "pileg2029"\n'
-        )
+    add_election(root, Election("pileg2029", "Pemilu DPR 2029", dt.date(2028, 11, 3), voting=dt.date(2029, 2, 14)))
+    add_party(root, Party("pkb-2029", "Partai Kebangkitan Bangsa", "PKB", "pileg2029", number=4))
     old, new = _logo(tmp_path / "old.png", 3), _logo(tmp_path / "new.png", 5)
     add_logo(root, "pkb", [old])
     add_logo(root, "pkb-2029", [new])

@@ -82,3 +82,51 @@ def test_new_registry_keeps_its_cache_out_of_git(tmp_path: Path) -> None:
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     assert "registry.toml" in status and ".cache" not in status
+
+
+def test_cli_adds_the_next_election_and_a_party_entry_for_it(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from screening.cli import app
+
+    root = tmp_path / "reg"
+    init_registry(root)
+    run = CliRunner().invoke
+    dates = ["--determination", "2028-11-03", "--campaign-start", "2028-11-28", "--campaign-end", "2029-02-10"]
+    ok = run(app, ["registry", "add-election", str(root), "pileg2029", "--name", "Pemilu DPR 2029", *dates,
+                   "--voting", "2029-02-14"])  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    ok = run(app, ["registry", "add-party", str(root), "pkb-2029", "--name", "Partai Kebangkitan Bangsa",
+                   "--abbreviation", "PKB", "--election", "pileg2029", "--number", "1",
+                   "--alias", "Kebangkitan"])  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    reg = load_registry(root)
+    assert reg.election("pileg2029").voting == dt.date(2029, 2, 14)
+    assert reg.election_on(dt.date(2029, 1, 5)).id == "pileg2029"
+    party = reg.party("pkb-2029")
+    assert (party.election, party.number, party.aliases) == ("pileg2029", 1, ("Kebangkitan",))
+    assert reg.party("pkb").election == "pileg2024"  # the 2024 entry stays
+    assert not [p for p in validate(reg) if p.startswith("error")]
+
+    refused = {
+        "ballot number 1 of 'pileg2029' is already 'pkb-2029'": ["add-party", str(root), "pdip-2029", "--name", "x",
+                                                                 "--abbreviation", "X", "--election", "pileg2029",
+                                                                 "--number", "1"],
+        "no election 'pileg2034'": ["add-party", str(root), "x", "--name", "x", "--abbreviation", "X",
+                                    "--election", "pileg2034"],
+        "party 'pkb-2029' is already": ["add-party", str(root), "pkb-2029", "--name", "x", "--abbreviation", "X",
+                                        "--election", "pileg2029"],
+        "must be lower-case": ["add-party", str(root), "PKB 2029", "--name", "x", "--abbreviation", "X",
+                               "--election", "pileg2029"],
+        "election 'pileg2029' is already": ["add-election", str(root), "pileg2029", "--name", "x",
+                                            "--determination", "2028-01-01"],
+        "the voting (2029-01-01) is before the campaign end (2029-02-10)": [
+            "add-election", str(root), "e2", "--name", "x", *dates, "--voting", "2029-01-01"],
+        "--voting must look like 2029-02-14": ["add-election", str(root), "e3", "--name", "x",
+                                               "--determination", "2028-01-01", "--voting", "14/02/2029"],
+    }  # fmt: skip
+    before = (root / "registry.toml").read_bytes()
+    for message, args in refused.items():
+        out = run(app, ["registry", *args])
+        assert out.exit_code == 2 and message in out.output, (args, out.output)
+    assert (root / "registry.toml").read_bytes() == before
