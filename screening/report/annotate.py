@@ -1,4 +1,5 @@
-"""Draw a verdict's findings onto a copy of the photo (boxes and labels, colour by kind)."""
+"""Draw a verdict's findings onto a copy of the photo (boxes and labels, colour by kind; a logo's
+outline as found, tilted or bent, where the detector gives one)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,11 @@ def draw(bgr: np.ndarray, verdict: Verdict, scale: float) -> np.ndarray:
     for f in verdict.findings:
         x, y, w, h = (round(v / scale) for v in (f.box.x, f.box.y, f.box.w, f.box.h))
         color = _COLORS.get(f.kind, (0, 255, 0))
-        cv2.rectangle(out, (x, y), (x + w, y + h), color, thick)
+        outline = _outline(f.detail.get("outline"), scale)
+        if outline is not None:
+            cv2.polylines(out, [outline], True, color, thick, cv2.LINE_AA)
+        else:
+            cv2.rectangle(out, (x, y), (x + w, y + h), color, thick)
         label = f"{f.kind.value}: {f.label} {f.score:.2f}"
         font_scale = max(0.5, thick / 3)
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, max(1, thick // 2))
@@ -34,6 +39,17 @@ def draw(bgr: np.ndarray, verdict: Verdict, scale: float) -> np.ndarray:
         cv2.putText(out, label, (x + 2, ty - 2), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (255, 255, 255),
                     max(1, thick // 2), cv2.LINE_AA)  # fmt: skip
     return out
+
+
+def _outline(points: object, scale: float) -> np.ndarray | None:
+    """``points`` ([[x, y], ...] in original pixels, as in a finding's detail) in working-copy pixels."""
+    try:
+        pts = np.asarray(points, np.float64) / scale
+    except (TypeError, ValueError):
+        return None
+    if pts.ndim != 2 or pts.shape[0] < 3 or pts.shape[1] != 2 or not np.all(np.isfinite(pts)):
+        return None
+    return np.round(pts).astype(np.int32).reshape(-1, 1, 2)
 
 
 def write_annotated(image: LoadedImage, verdict: Verdict, dest: Path) -> Path:
