@@ -58,6 +58,7 @@ DEFAULT_MAX_PIXELS = 100_000_000  # 100 MP: larger than any camera photo, smalle
 MB = 1024 * 1024  # as --max-mb counts them, so "--max-mb 200" reads back as "the limit is 200 MB"
 DEFAULT_MAX_BYTES = 200 * MB
 DEFAULT_WORK_SIDE = 1600
+Transparency = Literal["white", "contrast"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class LoadOptions:
     # What transparent areas become: "white", as a browser or a chat app shows a photo, or "contrast":
     # black where the image's own outline is nearly white (a white logo on a transparent backdrop
     # keeps its shape; on white it would vanish), else white.
-    transparent: Literal["white", "contrast"] = "white"
+    transparent: Transparency = "white"
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,7 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
     return np.clip(array, 0, 255).astype(np.uint8)
 
 
-def _composite(rgba: np.ndarray, transparent: str) -> np.ndarray:
+def _composite(rgba: np.ndarray, transparent: Transparency) -> np.ndarray:
     """RGB with the transparent areas of ``rgba`` filled as :attr:`LoadOptions.transparent` says."""
     alpha = rgba[:, :, 3:4].astype(np.float32) / 255.0
     backdrop = _contrasting_backdrop(rgba) if transparent == "contrast" else 255.0
@@ -282,7 +283,7 @@ def _contrasting_backdrop(rgba: np.ndarray) -> float:
     return 0.0 if float(np.median(luma)) > _NEAR_WHITE else 255.0
 
 
-def _to_rgb8(img: Image.Image, transparent: str = "white") -> np.ndarray:
+def _to_rgb8(img: Image.Image, transparent: Transparency = "white") -> np.ndarray:
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(img)

@@ -29,8 +29,8 @@ def _check_id(kind: str, value: str) -> None:
 
 
 def add_election(root: Path, election: Election) -> Election:
-    """Add ``election`` to the registry folder ``root``; its dates must be in order (determination
-    and campaign start before campaign end, campaign end before voting)."""
+    """Add ``election`` to the registry folder ``root``; its dates must be in order (campaign start,
+    campaign end, voting; voting not before the determination of candidates)."""
     registry = load_registry(root)
     _check_id("election", election.id)
     if not election.name.strip():
