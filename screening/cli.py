@@ -368,6 +368,30 @@ def registry_add_party(
     typer.echo(f"added party {party.id} ({party.abbreviation}, {party.election}); enrol its logos with add-logo")
 
 
+@registry_app.command("remove-party")
+def registry_remove_party(root: RegistryArg, party_id: Annotated[str, typer.Argument(help="Party id.")]) -> None:
+    """Remove a party's entry with its reference logos (refused while a candidate, ticket or phrase names it)."""
+    from screening.registry.elections import remove_party
+
+    with user_errors():
+        gone = remove_party(root, party_id)
+    typer.echo(f"removed party {party_id} and {len(gone)} logo(s)")
+    if gone:
+        _prepare_logo_search(root)
+
+
+@registry_app.command("remove-election")
+def registry_remove_election(
+    root: RegistryArg, election_id: Annotated[str, typer.Argument(help="Election id.")]
+) -> None:
+    """Remove an election (refused while anything in the registry belongs to it)."""
+    from screening.registry.elections import remove_election
+
+    with user_errors():
+        remove_election(root, election_id)
+    typer.echo(f"removed election {election_id}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -199,3 +199,27 @@ def test_white_logo_on_a_transparent_backdrop_is_enrolled_and_found(root: Path, 
     from screening.detect.logos.selfcheck import self_check
 
     assert self_check(detector, added) == []  # its clean view is drawn on black too
+
+
+def test_removing_a_party_takes_its_logos_and_is_refused_while_it_is_named(root: Path, tmp_path: Path) -> None:
+    from screening.registry.elections import add_election, add_party, remove_election, remove_party
+    from screening.registry.model import Election, Party
+
+    with pytest.raises(RegistryError, match="ticket 1 of 'pilpres2024'"):
+        remove_party(root, "pkb")  # the 2024 coalition names it
+    add_election(root, Election("pileg2029", "Pemilu DPR 2029", dt.date(2028, 11, 3)))
+    add_party(root, Party("pkb-2029", "Partai Kebangkitan Bangsa", "PKB", "pileg2029"))
+    kept = add_logo(root, "pkb", [_logo(tmp_path / "a.png", 1)])
+    add_logo(root, "pkb-2029", [tmp_path / "a.png", _logo(tmp_path / "b.png", 2)])  # a: the same design again
+    with pytest.raises(RegistryError, match="still has 1 parties"):
+        remove_election(root, "pileg2029")
+
+    result = CliRunner().invoke(app, ["registry", "remove-party", str(root), "pkb-2029"])
+    assert result.exit_code == 0 and "removed party pkb-2029 and 2 logo(s)" in result.output
+    registry = load_registry(root)
+    assert registry.party("pkb-2029") is None and registry.party("pkb").logos == tuple(kept)
+    assert not (root / "logos" / "pkb-2029").exists()
+    # b's features are gone; a's stay cached, since the 2024 entry still has that image.
+    assert [p.name.split(".")[0][:16] for p in logo_cache_dir(root).glob("*.npz")] == [Path(kept[0]).stem]
+    remove_election(root, "pileg2029")
+    assert load_registry(root).election("pileg2029") is None

@@ -8,6 +8,7 @@ the old campaign are still posted.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import re
@@ -67,3 +68,39 @@ def add_party(root: Path, party: Party) -> Party:
     party = dataclasses.replace(party, logos=())
     save_registry(dataclasses.replace(registry, parties=(*registry.parties, party)), root)
     return party
+
+
+def remove_party(root: Path, party_id: str) -> list[str]:
+    """Remove a party's entry and its reference logos (files and cached features); returns the logo
+    paths removed. Refused while a candidate, ticket or phrase names the party."""
+    from screening.registry.logos import LOGO_DIR, remove_logo  # imports the detector's features: on demand
+
+    registry = load_registry(root)
+    if registry.party(party_id) is None:
+        raise RegistryError(f"no party '{party_id}' in {root}")
+    users = [f"candidate '{c.id}'" for c in registry.candidates if c.party == party_id]
+    users += [f"ticket {t.number} of '{t.election}'" for t in registry.tickets if party_id in t.parties]
+    users += [f"phrase '{p.text}'" for p in registry.phrases if p.party == party_id]
+    if users:
+        raise RegistryError(f"party '{party_id}' is still named by {', '.join(users)}: remove or change those first")
+    gone = remove_logo(root, party_id)
+    with contextlib.suppress(OSError):  # its folder, once empty (a file the operator put there stays)
+        (Path(root) / LOGO_DIR / party_id).rmdir()
+    registry = load_registry(root)
+    save_registry(dataclasses.replace(registry, parties=tuple(p for p in registry.parties if p.id != party_id)), root)
+    return gone
+
+
+def remove_election(root: Path, election_id: str) -> None:
+    """Remove an election; refused while any party, ticket, candidate, gesture or phrase belongs to it."""
+    registry = load_registry(root)
+    if registry.election(election_id) is None:
+        raise RegistryError(f"no election '{election_id}' in {root}")
+    tables = ("parties", "tickets", "candidates", "gestures", "phrases")
+    counts = {t: sum(1 for item in getattr(registry, t) if item.election == election_id) for t in tables}
+    users = [f"{n} {t}" for t, n in counts.items() if n]
+    if users:
+        raise RegistryError(f"election '{election_id}' still has {', '.join(users)}: remove those first")
+    save_registry(
+        dataclasses.replace(registry, elections=tuple(e for e in registry.elections if e.id != election_id)), root
+    )

@@ -91,6 +91,9 @@ def remove_logo(root: str | Path, party_id: str, name: str | None = None) -> lis
             raise RegistryError(f"party '{party_id}' has no logo '{name}'; its logos: {listed}")
     keep = [rel for rel in party.logos if rel not in gone]
     still_used = {rel for p in registry.parties if p.id != party_id for rel in p.logos} | set(keep)
+    # The same image enrolled for another party (its entry for another election) is another file with
+    # the same features: those stay cached.
+    used_digests = {registry.file_sha256(rel) for rel in still_used if registry.resolve(rel).is_file()}
     _save_party_logos(root, registry, party_id, keep)
     for rel in gone:
         path = root / rel
@@ -98,8 +101,9 @@ def remove_logo(root: str | Path, party_id: str, name: str | None = None) -> lis
             continue
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         path.unlink()
-        for cached in logo_cache_dir(root).glob(f"{digest}.*"):
-            cached.unlink(missing_ok=True)
+        if digest not in used_digests:
+            for cached in logo_cache_dir(root).glob(f"{digest}.*"):
+                cached.unlink(missing_ok=True)
     return gone
 
 
