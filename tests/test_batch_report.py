@@ -91,3 +91,27 @@ def test_cli_batch_and_report(tmp_path: Path) -> None:
     assert res.exit_code == 0 and (tmp_path / "r.html").is_file() and (tmp_path / "c").is_file()
     res = runner.invoke(app, [*args, "--rules", str(tmp_path / "missing.toml")])
     assert res.exit_code == 2
+
+
+def test_html_report_draws_a_logos_outline_and_boxes_the_rest(tmp_path: Path) -> None:
+    zpath = tmp_path / "a.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        z.writestr("flag.jpg", jpeg(1, (400, 300)))
+    path = tmp_path / "r.sqlite"
+    run([zpath], path)
+    tilted = [[100.0, 20.0], [180.0, 100.0], [100.0, 180.0], [20.0, 100.0]]
+    logo = Finding(FindingKind.LOGO, "PKB", 0.9, Box(20, 20, 160, 160), party="pkb", election="pileg2024",
+                   detail={"outline": tilted})  # fmt: skip
+    odd = Finding(FindingKind.LOGO, "PKB", 0.8, Box(200, 50, 60, 40), party="pkb", election="pileg2024",
+                  detail={"outline": "<script>"})  # fmt: skip
+    db = sqlite3.connect(path)
+    db.execute("UPDATE results SET findings_json = ?", (findings_to_json([logo, odd]),))
+    db.commit()
+    db.close()
+    run([zpath], path, posting_date=dt.date(2024, 1, 21))
+    out = tmp_path / "report.html"
+    write_html(ResultStore(path, readonly=True), out)
+    page = out.read_text(encoding="utf-8")
+    assert '<polygon points="100,20 180,100 100,180 20,100"' in page
+    assert '<rect x="200" y="50" width="60" height="40"' in page  # an outline that is not points: its box
+    assert page.count("<script>") == 1  # the page's own filter script

@@ -41,10 +41,12 @@ def test_finding_round_trips_at_full_precision_and_from_public_json() -> None:
 
 
 def test_embeddings_never_reach_the_store() -> None:
-    detail = {"similarity": 0.5, "embedding": [0.1] * 128, "nested": {"v": list(range(64))}}
+    outline = [[1.0, 2.0], [3.0, 2.0], [3.0, 4.5], [1.0, 4.0]]
+    detail = {"similarity": 0.5, "embedding": [0.1] * 128, "nested": {"v": list(range(64))},
+              "pairs": [[0.1, 0.2]] * 64, "outline": outline}  # fmt: skip
     f = dataclasses.replace(LOGO, detail=detail)
     rec = finding_to_record(f)
-    assert rec["detail"] == {"similarity": 0.5, "nested": {}}
+    assert rec["detail"] == {"similarity": 0.5, "nested": {}, "pairs": [], "outline": outline}
 
 
 def _photo_folder(tmp_path: Path, n: int) -> tuple[Path, Path]:

@@ -32,13 +32,15 @@ def findings_from_json(text: str | None) -> list[Finding]:
 
 
 def strip_vectors(detail: Mapping[str, Any]) -> dict[str, Any]:
-    """``detail`` without long numeric lists (embeddings) or nested structures holding them."""
+    """``detail`` without long numeric lists (embeddings) or nested structures holding them; a short list
+    of points (an outline) stays."""
     out: dict[str, Any] = {}
     for key, value in detail.items():
         if isinstance(value, (list, tuple)):
             if len(value) > MAX_VECTOR and all(isinstance(v, (int, float)) for v in value):
                 continue
-            value = [v for v in value if not isinstance(v, (list, tuple, dict))]
+            # A few points (a logo's outline as found) are kept; nothing else nested, nor many points.
+            value = [v for v in value if not isinstance(v, (list, tuple, dict)) or (len(value) <= 8 and _point(v))]
         elif isinstance(value, dict):
             value = strip_vectors(value)
         elif hasattr(value, "tolist"):  # numpy scalars and arrays
@@ -47,6 +49,10 @@ def strip_vectors(detail: Mapping[str, Any]) -> dict[str, Any]:
                 continue
         out[str(key)] = value
     return out
+
+
+def _point(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
 
 
 def public_verdict_dict(verdict_dict: dict[str, Any]) -> dict[str, Any]:

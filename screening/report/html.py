@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import math
 from collections import Counter
 from pathlib import Path
 from typing import IO, Any
@@ -148,6 +149,17 @@ def _filters(fh: IO[str], s: _Summary) -> None:
     fh.write('<span class="meta">Ditampilkan / Shown: <b id="shown"></b></span>\n</div>\n')
 
 
+def _polygon(outline: Any) -> str:
+    """SVG points of a finding's outline ([[x, y], ...]); empty unless it is three or more numeric points."""
+    try:
+        pts = [(float(x), float(y)) for x, y in outline]
+    except (TypeError, ValueError):
+        return ""
+    if len(pts) < 3 or not all(math.isfinite(v) for pt in pts for v in pt):
+        return ""
+    return " ".join(f"{x:.0f},{y:.0f}" for x, y in pts)
+
+
 def _card(fh: IO[str], p: PhotoReport, thumb: bytes | None) -> None:
     result = p.result or {}
     findings = result.get("findings", [])
@@ -166,10 +178,15 @@ def _card(fh: IO[str], p: PhotoReport, thumb: bytes | None) -> None:
             x, y, bw, bh = (float(v) for v in f.get("box", (0, 0, 0, 0)))
             color = _KIND_COLOR.get(str(f.get("kind")), "#ffffff")
             dash = "" if i in used else ' stroke-dasharray="4 3"'
+            points = _polygon((f.get("detail") or {}).get("outline"))
+            shape, end = (
+                (f'polygon points="{points}"', "polygon")  # a logo's outline as found (tilted, bent)
+                if points
+                else (f'rect x="{x:.0f}" y="{y:.0f}" width="{bw:.0f}" height="{bh:.0f}"', "rect")
+            )
             fh.write(
-                f'<rect x="{x:.0f}" y="{y:.0f}" width="{bw:.0f}" height="{bh:.0f}" stroke="{color}"{dash} '
-                f'fill="none" stroke-width="2" vector-effect="non-scaling-stroke"><title>{i + 1}. '
-                f"{esc(f.get('kind'))}: {esc(f.get('label'))}</title></rect>"
+                f'<{shape} stroke="{color}"{dash} fill="none" stroke-width="2" vector-effect="non-scaling-stroke">'
+                f"<title>{i + 1}. {esc(f.get('kind'))}: {esc(f.get('label'))}</title></{end}>"
             )
         fh.write("</svg></div>\n")
     fh.write(f'<div class="body"><div class="path">{esc(p.path)}</div>\n')
