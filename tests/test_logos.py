@@ -14,18 +14,16 @@ import cv2
 import numpy as np
 import pytest
 
+from screening.detect.logos.appearance import ColourView, absent_share, foreign_share
 from screening.detect.logos.detector import LogoConfig, LogoDetector, StageTimes
 from screening.detect.logos.features import Features, describe_reference, extract
 from screening.detect.logos.index import AS_ENROLLED, SWAPPED
 from screening.detect.logos.verify import (
-    ColourView,
     Measures,
     VerifyConfig,
-    absent_share,
     accept,
     accept_guided,
     colourway,
-    foreign_share,
     measure,
 )
 from screening.findings import Finding, FindingKind

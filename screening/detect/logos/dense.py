@@ -21,18 +21,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from screening.detect.logos.appearance import ColourView, appearance, thumbnail_frames, warped_back
 from screening.detect.logos.features import ReferenceFeatures, gradients
 from screening.detect.logos.index import LogoIndex, Matches
-from screening.detect.logos.verify import (
-    ColourView,
-    Hypothesis,
-    Instance,
-    VerifyConfig,
-    appearance,
-    outline,
-    thumbnail_frames,
-    warped_back,
-)
+from screening.detect.logos.verify import Hypothesis, Instance, VerifyConfig, outline
 
 _ECC_ITERATIONS = 60
 _ECC_EPS = 1e-4

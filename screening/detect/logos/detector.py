@@ -28,11 +28,11 @@ import cv2
 import numpy as np
 
 from screening.detect.base import reject_unknown
+from screening.detect.logos.appearance import ColourView
 from screening.detect.logos.dense import verify_densely
 from screening.detect.logos.features import Features, extract
 from screening.detect.logos.index import AS_ENROLLED, LogoIndex, Matches, Reference
 from screening.detect.logos.verify import (
-    ColourView,
     Hypothesis,
     Instance,
     VerifyConfig,
