@@ -136,6 +136,11 @@ def test_truncated_jpeg_is_a_corrupt_image_error() -> None:
         (b"", EmptyInputError, "empty"),
         (b"hello, this is not a photo", UnsupportedImageError, "not a recognised image"),
         (b"%PDF-1.4 fake", UnsupportedImageError, "PDF"),
+        (
+            b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><circle r="4"/></svg>',
+            UnsupportedImageError,
+            "SVG drawing .* export it as a PNG",
+        ),
     ],
 )
 def test_bad_bytes_give_typed_errors(data: bytes, error: type[ImageError], text: str) -> None:

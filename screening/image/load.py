@@ -184,6 +184,8 @@ def _unidentified_message(data: bytes) -> str:
     head = data[:16]
     if head.startswith(b"%PDF"):
         return "this is a PDF, not a photo"
+    if b"<svg" in data[:2048].lower():  # logos are often published as SVG
+        return "this is an SVG drawing (vector graphics): export it as a PNG of 800 px or more and use that"
     if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif") and not HEIF_SUPPORTED:
         return "HEIC/AVIF photos need the pillow-heif package (pip install pillow-heif)"
     return "not a recognised image format (the content is not JPEG, PNG, WebP, BMP, TIFF, GIF or HEIC)"
