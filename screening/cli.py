@@ -76,7 +76,7 @@ def check(
     lang: LangOpt = "id",
     as_json: Annotated[bool, typer.Option("--json", help="Print the versioned JSON verdict instead.")] = False,
     annotate: Annotated[
-        Path | None, typer.Option("--annotate", help="Write a copy with boxes and labels (one photo only).")
+        Path | None, typer.Option("--annotate", help="Write a copy with the findings drawn (one photo only).")
     ] = None,
 ) -> None:
     """Check photo(s) before posting. Exit code: 0 allow, 1 warn, 2 error."""
