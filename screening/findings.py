@@ -3,6 +3,7 @@ screener wraps both in a Verdict, and reporters only read a Verdict."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -123,6 +124,19 @@ class Finding:
             "election": self.election,
             "detail": dict(self.detail),
         }
+
+
+def outline_of(detail: Mapping[str, Any] | None) -> list[tuple[float, float]] | None:
+    """The ``outline`` a finding's evidence may carry (a logo's corners as found, original pixels), or
+    ``None`` where there is none or it is not three or more finite points (detail read back from a
+    store or a file is not trusted)."""
+    try:
+        points = [(float(x), float(y)) for x, y in (detail or {}).get("outline") or ()]
+    except (TypeError, ValueError):
+        return None
+    if len(points) < 3 or not all(math.isfinite(v) for point in points for v in point):
+        return None
+    return points
 
 
 def finding_from_dict(data: Mapping[str, Any]) -> Finding:

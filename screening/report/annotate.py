@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from screening.findings import FindingKind, Verdict
+from screening.findings import FindingKind, Verdict, outline_of
 from screening.image import LoadedImage
 
 _COLORS = {  # BGR
@@ -26,9 +26,10 @@ def draw(bgr: np.ndarray, verdict: Verdict, scale: float) -> np.ndarray:
     for f in verdict.findings:
         x, y, w, h = (round(v / scale) for v in (f.box.x, f.box.y, f.box.w, f.box.h))
         color = _COLORS.get(f.kind, (0, 255, 0))
-        outline = _outline(f.detail.get("outline"), scale)
+        outline = outline_of(f.detail)
         if outline is not None:
-            cv2.polylines(out, [outline], True, color, thick, cv2.LINE_AA)
+            pts = np.round(np.array(outline) / scale).astype(np.int32).reshape(-1, 1, 2)
+            cv2.polylines(out, [pts], True, color, thick, cv2.LINE_AA)
         else:
             cv2.rectangle(out, (x, y), (x + w, y + h), color, thick)
         label = f"{f.kind.value}: {f.label} {f.score:.2f}"
@@ -39,17 +40,6 @@ def draw(bgr: np.ndarray, verdict: Verdict, scale: float) -> np.ndarray:
         cv2.putText(out, label, (x + 2, ty - 2), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (255, 255, 255),
                     max(1, thick // 2), cv2.LINE_AA)  # fmt: skip
     return out
-
-
-def _outline(points: object, scale: float) -> np.ndarray | None:
-    """``points`` ([[x, y], ...] in original pixels, as in a finding's detail) in working-copy pixels."""
-    try:
-        pts = np.asarray(points, np.float64) / scale
-    except (TypeError, ValueError):
-        return None
-    if pts.ndim != 2 or pts.shape[0] < 3 or pts.shape[1] != 2 or not np.all(np.isfinite(pts)):
-        return None
-    return np.round(pts).astype(np.int32).reshape(-1, 1, 2)
 
 
 def write_annotated(image: LoadedImage, verdict: Verdict, dest: Path) -> Path:

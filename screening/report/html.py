@@ -12,12 +12,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import math
 from collections import Counter
 from pathlib import Path
 from typing import IO, Any
 
 from screening.batch.store import ResultStore
+from screening.findings import outline_of
 from screening.report.exports import PhotoReport, iter_photo_reports
 
 ALLOWED_LISTED = 2000  # allowed photos are listed by name up to this many (the count is always given)
@@ -149,17 +149,6 @@ def _filters(fh: IO[str], s: _Summary) -> None:
     fh.write('<span class="meta">Ditampilkan / Shown: <b id="shown"></b></span>\n</div>\n')
 
 
-def _polygon(outline: Any) -> str:
-    """SVG points of a finding's outline ([[x, y], ...]); empty unless it is three or more numeric points."""
-    try:
-        pts = [(float(x), float(y)) for x, y in outline]
-    except (TypeError, ValueError):
-        return ""
-    if len(pts) < 3 or not all(math.isfinite(v) for pt in pts for v in pt):
-        return ""
-    return " ".join(f"{x:.0f},{y:.0f}" for x, y in pts)
-
-
 def _card(fh: IO[str], p: PhotoReport, thumb: bytes | None) -> None:
     result = p.result or {}
     findings = result.get("findings", [])
@@ -178,12 +167,12 @@ def _card(fh: IO[str], p: PhotoReport, thumb: bytes | None) -> None:
             x, y, bw, bh = (float(v) for v in f.get("box", (0, 0, 0, 0)))
             color = _KIND_COLOR.get(str(f.get("kind")), "#ffffff")
             dash = "" if i in used else ' stroke-dasharray="4 3"'
-            points = _polygon((f.get("detail") or {}).get("outline"))
-            shape, end = (
-                (f'polygon points="{points}"', "polygon")  # a logo's outline as found (tilted, bent)
-                if points
-                else (f'rect x="{x:.0f}" y="{y:.0f}" width="{bw:.0f}" height="{bh:.0f}"', "rect")
-            )
+            outline = outline_of(f.get("detail"))  # a logo's outline as found (tilted, bent)
+            if outline:
+                points = " ".join(f"{px:.0f},{py:.0f}" for px, py in outline)
+                shape, end = f'polygon points="{points}"', "polygon"
+            else:
+                shape, end = f'rect x="{x:.0f}" y="{y:.0f}" width="{bw:.0f}" height="{bh:.0f}"', "rect"
             fh.write(
                 f'<{shape} stroke="{color}"{dash} fill="none" stroke-width="2" vector-effect="non-scaling-stroke">'
                 f"<title>{i + 1}. {esc(f.get('kind'))}: {esc(f.get('label'))}</title></{end}>"
