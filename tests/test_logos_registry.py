@@ -175,6 +175,7 @@ def test_white_logo_on_a_transparent_backdrop_is_enrolled_and_found(root: Path, 
     from PIL import Image
 
     from screening.detect.logos.detector import LogoDetector
+    from screening.detect.logos.selfcheck import self_check
     from screening.image import load_image
 
     rng = np.random.default_rng(4)
@@ -196,8 +197,6 @@ def test_white_logo_on_a_transparent_backdrop_is_enrolled_and_found(root: Path, 
     found = detector.detect(load_image(cv2.cvtColor(flag, cv2.COLOR_BGR2RGB)))
     assert [f.party for f in found] == ["pkb"]
     assert 280 <= found[0].box.x <= 330 and 160 <= found[0].box.y <= 210
-    from screening.detect.logos.selfcheck import self_check
-
     assert self_check(detector, added) == []  # its clean view is drawn on black too
 
 
@@ -211,7 +210,7 @@ def test_removing_a_party_takes_its_logos_and_is_refused_while_it_is_named(root:
     add_party(root, Party("pkb-2029", "Partai Kebangkitan Bangsa", "PKB", "pileg2029"))
     kept = add_logo(root, "pkb", [_logo(tmp_path / "a.png", 1)])
     add_logo(root, "pkb-2029", [tmp_path / "a.png", _logo(tmp_path / "b.png", 2)])  # a: the same design again
-    with pytest.raises(RegistryError, match="still has 1 parties"):
+    with pytest.raises(RegistryError, match=r"still has parties \(1\)"):
         remove_election(root, "pileg2029")
 
     result = CliRunner().invoke(app, ["registry", "remove-party", str(root), "pkb-2029"])

@@ -98,7 +98,7 @@ def remove_election(root: Path, election_id: str) -> None:
         raise RegistryError(f"no election '{election_id}' in {root}")
     tables = ("parties", "tickets", "candidates", "gestures", "phrases")
     counts = {t: sum(1 for item in getattr(registry, t) if item.election == election_id) for t in tables}
-    users = [f"{n} {t}" for t, n in counts.items() if n]
+    users = [f"{t} ({n})" for t, n in counts.items() if n]
     if users:
         raise RegistryError(f"election '{election_id}' still has {', '.join(users)}: remove those first")
     save_registry(
