@@ -16,6 +16,7 @@ from screening.image.load import DEFAULT_MAX_BYTES, MB
 
 if TYPE_CHECKING:
     from screening.detect.logos.detector import LogoDetector
+    from screening.registry import Registry
 
 app = typer.Typer(
     help="Checks a photo before an ASN posts it, against the election-neutrality rules of SKB No. 2/2022.",
@@ -90,7 +91,7 @@ def check(
         raise _fail("--annotate takes exactly one photo")
     day = parse_date(date)
     with user_errors():
-        screener = _screener(registry, rules)
+        screener = _screener(_registry_told(registry), rules)
     worst = 0
     for photo in photos:
         image = None
@@ -113,10 +114,28 @@ def check(
     raise typer.Exit(worst)
 
 
-def _screener(registry: Path | None, rules: Path | None):
+def _screener(registry: Registry | Path | None, rules: Path | None):
     from screening.screener import Screener
 
     return Screener(registry, rules)
+
+
+def _registry_told(root: Path | None, *, tell: bool = True) -> Registry:
+    """The registry at ``root`` (None: the shipped one), having told the user on stderr when its logos'
+    features must be computed first (~0.7 s a logo, once: after an upgrade or enrolment by hand), so
+    that a long first check does not look like a hang."""
+    from screening.registry import load_registry
+    from screening.registry.logos import uncached_logos
+
+    with user_errors():
+        registry = load_registry(root)
+    missing = uncached_logos(registry)
+    if missing and tell:
+        typer.echo(
+            f"preparing {len(missing)} enrolled logo image(s) for matching (once; kept in the registry's cache) ...",
+            err=True,
+        )
+    return registry
 
 
 # --- models ------------------------------------------------------------------------------------
@@ -442,6 +461,11 @@ def batch(
 
     if rescreen not in ("changed", "all"):
         raise _fail("--rescreen must be 'changed' or 'all'")
+    if registry is not None and (detectors is None or "logos" in detectors.split(",")):
+        from screening.registry.logos import uncached_logos
+
+        if uncached_logos(_registry_told(registry, tell=not quiet)):
+            _prepare_logo_search(registry)  # once here, on every core, not by each worker on its own
     opts = BatchOptions(
         sources=[*sources, *(f"@{p}" for p in from_list or [])],
         store=store,

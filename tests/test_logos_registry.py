@@ -222,3 +222,22 @@ def test_removing_a_party_takes_its_logos_and_is_refused_while_it_is_named(root:
     assert [p.name.split(".")[0][:16] for p in logo_cache_dir(root).glob("*.npz")] == [Path(kept[0]).stem]
     remove_election(root, "pileg2029")
     assert load_registry(root).election("pileg2029") is None
+
+
+def test_check_says_when_logo_features_must_be_computed_first(root: Path, tmp_path: Path) -> None:
+    """After an upgrade (another feature version) or enrolment by hand the first check computes every
+    logo's features (~0.7 s each): it says so rather than look hung, and caches them for the next."""
+    from screening.registry.logos import uncached_logos
+
+    add_logo(root, "pkb", [_logo(tmp_path / "a.png", 1), _logo(tmp_path / "b.png", 2)])
+    for cached in logo_cache_dir(root).glob("*.npz"):
+        cached.unlink()
+    assert len(uncached_logos(load_registry(root))) == 2
+    photo = tmp_path / "photo.jpg"
+    cv2.imwrite(str(photo), np.full((300, 400, 3), 200, np.uint8))
+    runner = CliRunner()
+    first = runner.invoke(app, ["check", str(photo), "-r", str(root), "--date", "2024-01-10"])
+    assert first.exit_code == 0 and "preparing 2 enrolled logo image(s)" in first.output
+    assert uncached_logos(load_registry(root)) == []
+    again = runner.invoke(app, ["check", str(photo), "-r", str(root), "--date", "2024-01-10"])
+    assert again.exit_code == 0 and "preparing" not in again.output

@@ -18,6 +18,7 @@ from screening.detect.logos.features import ReferenceFeatures, cache_path, descr
 from screening.detect.logos.features import save_reference as _save_cached
 from screening.errors import EnrollmentError, ImageError, RegistryError
 from screening.image import EXTENSIONS, LoadOptions, load_image
+from screening.registry.model import Registry
 from screening.registry.store import CACHE_DIR, load_registry, save_registry
 
 LOGO_DIR = "logos"
@@ -110,6 +111,23 @@ def remove_logo(root: str | Path, party_id: str, name: str | None = None) -> lis
 def _save_party_logos(root: Path, registry, party_id: str, logos: list[str]) -> None:
     parties = tuple(dataclasses.replace(p, logos=tuple(logos)) if p.id == party_id else p for p in registry.parties)
     save_registry(dataclasses.replace(registry, parties=parties), root)
+
+
+def uncached_logos(registry: Registry) -> list[str]:
+    """Enrolled logo files whose features are not in the cache for this feature version (enrolled by
+    hand, or cached by an older version): the first detector built on the registry computes them."""
+    if registry.root is None:
+        return []
+    cache = logo_cache_dir(registry.root)
+    out = []
+    for rel in (rel for party in registry.parties for rel in party.logos):
+        try:
+            cached = cache_path(cache, registry.file_sha256(rel)).is_file()
+        except OSError:  # missing or unreadable: the detector reports it
+            cached = False
+        if not cached:
+            out.append(rel)
+    return out
 
 
 def reference_features(root: Path, rel: str, digest: str | None = None) -> ReferenceFeatures:
