@@ -212,17 +212,23 @@ def eval_devset(args: argparse.Namespace) -> None:
             if args.verbose:
                 print(f"  {'HIT ' if ok else 'miss'} {p.name}: {[(f.party, f.detail['inliers']) for f in found]}")
         others = _devset_photos(args.devset, ("face", "text", "gesture"))
-        flagged = 0
-        for q in others:
-            found = det.detect(load_image(q))
-            flagged += bool(found)
-            if found and args.verbose:
-                print(f"  FP {q.relative_to(args.devset)}: {[(f.party, dict(f.detail)) for f in found]}")
+        flagged = _flagged(det, others, args)
         print(f"devset: {len(brands)} brands enrolled from {ref_dir.relative_to(args.devset)}")
         print(f"  recall (photo has its brand found) {hits}/{total} = {hits / max(total, 1):.1%}")
         print(f"  wrong brand on logo photos         {wrong}/{total}")
         print(f"  photos without the logos flagged   {flagged}/{len(others)} = {flagged / max(len(others), 1):.1%}")
     eval_devset_parties(args)
+
+
+def _flagged(det: LogoDetector, photos: list[Path], args: argparse.Namespace) -> int:
+    """How many of ``photos`` (none shows an enrolled logo) get a finding; each printed with ``-v``."""
+    flagged = 0
+    for q in photos:
+        found = det.detect(load_image(q))
+        flagged += bool(found)
+        if found and args.verbose:
+            print(f"  FP {q.relative_to(args.devset)}: {[(f.party, dict(f.detail)) for f in found]}")
+    return flagged
 
 
 def _devset_photos(devset: Path, subsets: tuple[str, ...]) -> list[Path]:
@@ -237,13 +243,7 @@ def eval_devset_parties(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
         synthetic_registry(root, args.logos)
-        det = detector_for(root)
-        flagged = 0
-        for q in photos:
-            found = det.detect(load_image(q))
-            flagged += bool(found)
-            if found and args.verbose:
-                print(f"  FP {q.relative_to(args.devset)}: {[(f.party, dict(f.detail)) for f in found]}")
+        flagged = _flagged(detector_for(root), photos, args)
     print(f"devset with {args.logos} synthetic party logo images enrolled instead (no photo shows one):")
     print(f"  photos flagged                     {flagged}/{len(photos)} = {flagged / max(len(photos), 1):.1%}")
 
