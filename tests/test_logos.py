@@ -388,7 +388,7 @@ def test_pose_hypotheses_need_agreeing_matches(detector: LogoDetector) -> None:
     matches predicting scattered poses make none."""
     from screening.detect.logos.features import Features
     from screening.detect.logos.index import Matches
-    from screening.detect.logos.verify import hypotheses
+    from screening.detect.logos.poses import hypotheses
 
     index = detector.index
     ref = 0
@@ -488,7 +488,7 @@ def test_window_keeps_its_strongest_keypoints_and_still_finds_a_small_logo(
 def test_pose_error_tells_a_consistent_pair_from_a_chance_one() -> None:
     """Two matches whose positions imply the scale and rotation their keypoints do agree (error ~0);
     keypoints saying twice the size, or a quarter turn, which a wide Hough bin still accepts, do not."""
-    from screening.detect.logos.verify import Votes, _pose_error
+    from screening.detect.logos.poses import Votes, pose_consistency
 
     rxy = np.array([[100.0, 100.0], [300.0, 100.0]])
     qxy = rxy * 0.25 + np.array([400.0, 300.0])  # a quarter of the size, unrotated
@@ -497,13 +497,13 @@ def test_pose_error_tells_a_consistent_pair_from_a_chance_one() -> None:
         return Votes(rxy, qxy, np.full(2, scale), np.full(2, theta), np.zeros((2, 2)), 400.0)
 
     both = np.arange(2)
-    assert _pose_error(votes(0.25, 0.0), both) < 0.05
-    assert _pose_error(votes(0.5, 0.0), both) > 0.9  # an octave off
-    assert _pose_error(votes(0.25, np.pi / 2), both) > 1.5  # a quarter turn off
+    assert pose_consistency(votes(0.25, 0.0), both) < 0.05
+    assert pose_consistency(votes(0.5, 0.0), both) > 0.9  # an octave off
+    assert pose_consistency(votes(0.25, np.pi / 2), both) > 1.5  # a quarter turn off
     close = Votes(
         rxy, np.array([[400.0, 300.0], [400.5, 300.0]]), np.full(2, 0.25), np.zeros(2), np.zeros((2, 2)), 400.0
     )
-    assert _pose_error(close, both) is None  # too close in the photo to measure anything
+    assert pose_consistency(close, both) is None  # too close in the photo to measure anything
 
 
 def test_config_defaults_are_the_shipped_rules() -> None:
@@ -694,7 +694,8 @@ def _pose_of(inst, feats) -> tuple[tuple[float, float], float, float]:
 
 def _verified(detector: LogoDetector, bgr: np.ndarray):
     """The coarse pass's instances, with what dense verification needs (image, factor, matches, photo)."""
-    from screening.detect.logos.verify import ColourView, find_instances, suppress
+    from screening.detect.logos.appearance import ColourView
+    from screening.detect.logos.verify import find_instances, suppress
 
     image = load_image(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     gray, factor = detector._detection_gray(image)
@@ -707,9 +708,9 @@ def _verified(detector: LogoDetector, bgr: np.ndarray):
 def test_dense_alignment_recovers_a_rough_pose(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
     """Started a tenth of the logo off, 8 degrees turned and 12 % too big, ECC alignment of the
     reference's pixels lands on the outline keypoint verification found."""
+    from screening.detect.logos.appearance import appearance, warped_back
     from screening.detect.logos.dense import align
     from screening.detect.logos.features import gradients
-    from screening.detect.logos.verify import appearance, warped_back
 
     scene = _background(1)
     _place(scene, logos["pdip"], [(300, 180), (560, 220), (540, 470), (310, 430)])
@@ -745,7 +746,7 @@ def test_dense_verification_needs_the_logos_colours(detector: LogoDetector, logo
     party's logo hypothesised there, do not."""
     from screening.detect.logos.dense import verify_densely
     from screening.detect.logos.index import AS_ENROLLED
-    from screening.detect.logos.verify import Hypothesis
+    from screening.detect.logos.poses import Hypothesis
 
     quad = [(300, 180), (560, 220), (540, 470), (310, 430)]
     scene = _background(1)

@@ -1,7 +1,7 @@
 """Dense verification of a small logo that keypoints alone cannot verify.
 
 A logo of 60-150 px on a waving flag or a blurred shirt leaves a few distinctive matches that agree on
-its pose (a :class:`~screening.detect.logos.verify.Hypothesis`) but not the four or five inliers
+its pose (a :class:`~screening.detect.logos.poses.Hypothesis`) but not the four or five inliers
 verification needs, even when the closer look describes it enlarged. Its pixels still say plainly
 what it is. So the pose the matches predict is refined by aligning the reference's thumbnail with the
 photo over every pixel of the logo's silhouette (ECC, Evangelidis & Psarakis 2008: a homography
@@ -24,7 +24,8 @@ import numpy as np
 from screening.detect.logos.appearance import ColourView, appearance, thumbnail_frames, warped_back
 from screening.detect.logos.features import ReferenceFeatures, gradients
 from screening.detect.logos.index import LogoIndex, Matches
-from screening.detect.logos.verify import Hypothesis, Instance, VerifyConfig, outline
+from screening.detect.logos.poses import Hypothesis
+from screening.detect.logos.verify import Instance, VerifyConfig, outline
 
 _ECC_ITERATIONS = 60
 _ECC_EPS = 1e-4

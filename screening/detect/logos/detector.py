@@ -32,15 +32,8 @@ from screening.detect.logos.appearance import ColourView
 from screening.detect.logos.dense import verify_densely
 from screening.detect.logos.features import Features, extract
 from screening.detect.logos.index import AS_ENROLLED, LogoIndex, Matches, Reference
-from screening.detect.logos.verify import (
-    Hypothesis,
-    Instance,
-    VerifyConfig,
-    candidate_references,
-    find_instances,
-    hypotheses,
-    suppress,
-)
+from screening.detect.logos.poses import Hypothesis, hypotheses
+from screening.detect.logos.verify import Instance, VerifyConfig, candidate_references, find_instances, suppress
 from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage
 from screening.registry.logos import logo_cache_dir, reference_features
@@ -97,7 +90,7 @@ class LogoConfig:
     zoom_min_matches: int = 2  # agreeing coarse matches a hypothesis needs ...
     print_zoom_min_matches: int = 2  # ... of a one-colour print (0 = none)
     zoom_ratio: float = 0.85  # ... each at least this distinctive (ratio test)
-    zoom_max_pose_error: float = 1.5  # ... and positions agreeing with their poses (see verify._pose_error; 0 = off)
+    zoom_max_pose_error: float = 1.5  # ... and positions agreeing with their poses (poses.pose_consistency; 0 = off)
     zoom_target: float = 160.0  # predicted logo long side in the window, pixels
     zoom_max: float = 2.5
     zoom_margin: float = 2.0  # window side / predicted logo side (room for the prediction's error)
@@ -273,7 +266,7 @@ class LogoDetector:
         shape: tuple[int, int],
     ) -> list[Window]:  # fmt: skip
         """Working-copy windows worth a closer look, with the enlargement each is described at: around
-        the strongest unexplained pose hypotheses (see :func:`verify.hypotheses`) of the logos as
+        the strongest unexplained pose hypotheses (see :func:`poses.hypotheses`) of the logos as
         enrolled (``matches``), then of their one-colour prints (``printed``), one per place."""
         cfg = self.config
         if cfg.zoom_windows <= 0:
