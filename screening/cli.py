@@ -57,12 +57,14 @@ def user_errors() -> Iterator[None]:
 
 
 def parse_date(value: str | None) -> dt.date:
-    if not value:
-        return dt.date.today()
+    return _day("--date", value) if value else dt.date.today()
+
+
+def _day(flag: str, value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise _fail(f"--date must look like 2024-01-31, not {value!r}") from exc
+        raise _fail(f"{flag} must look like 2024-01-31, not {value!r}") from exc
 
 
 # --- check -------------------------------------------------------------------------------------
@@ -324,13 +326,6 @@ def registry_remove_phrase(
 
 
 # --- elections and parties (screening/registry/elections.py) ---
-
-
-def _day(flag: str, value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise _fail(f"{flag} must look like 2029-02-14, not {value!r}") from exc
 
 
 @registry_app.command("add-election")

@@ -122,7 +122,7 @@ def test_cli_adds_the_next_election_and_a_party_entry_for_it(tmp_path: Path) -> 
                                             "--determination", "2028-01-01"],
         "the voting (2029-01-01) is before the campaign end (2029-02-10)": [
             "add-election", str(root), "e2", "--name", "x", *dates, "--voting", "2029-01-01"],
-        "--voting must look like 2029-02-14": ["add-election", str(root), "e3", "--name", "x",
+        "--voting must look like 2024-01-31": ["add-election", str(root), "e3", "--name", "x",
                                                "--determination", "2028-01-01", "--voting", "14/02/2029"],
     }  # fmt: skip
     before = (root / "registry.toml").read_bytes()

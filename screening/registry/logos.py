@@ -100,7 +100,7 @@ def remove_logo(root: str | Path, party_id: str, name: str | None = None) -> lis
         path = root / rel
         if rel in still_used or not path.is_file():
             continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = registry.file_sha256(rel)
         path.unlink()
         if digest not in used_digests:
             for cached in logo_cache_dir(root).glob(f"{digest}.*"):
@@ -119,15 +119,14 @@ def uncached_logos(registry: Registry) -> list[str]:
     if registry.root is None:
         return []
     cache = logo_cache_dir(registry.root)
-    out = []
-    for rel in (rel for party in registry.parties for rel in party.logos):
+
+    def cached(rel: str) -> bool:
         try:
-            cached = cache_path(cache, registry.file_sha256(rel)).is_file()
+            return cache_path(cache, registry.file_sha256(rel)).is_file()
         except OSError:  # missing or unreadable: the detector reports it
-            cached = False
-        if not cached:
-            out.append(rel)
-    return out
+            return False
+
+    return [rel for party in registry.parties for rel in party.logos if not cached(rel)]
 
 
 def reference_features(root: Path, rel: str, digest: str | None = None) -> ReferenceFeatures:
