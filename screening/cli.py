@@ -250,7 +250,7 @@ def registry_remove_candidate(root: RegistryArg, candidate_id: Annotated[str, ty
 def registry_list(
     root: Annotated[Path | None, typer.Argument(help="Registry folder (default: shipped).")] = None,
 ) -> None:
-    """List elections, parties, tickets and candidates."""
+    """List elections, parties, tickets, candidates and partisan hand signs."""
     from screening.registry import load_registry
 
     with user_errors():
@@ -265,6 +265,9 @@ def registry_list(
         typer.echo(f"ticket    {t.election}:{t.number}  {t.name}")
     for c in reg.candidates:
         typer.echo(f"candidate {c.id:24} photos {len(c.photos)}  {c.office:14} {c.election}  {c.name}")
+    for g in reg.gestures:
+        shown = f"number {g.number}" if g.number is not None else "support"
+        typer.echo(f"gesture   {g.pose:14} {shown:10} {g.election}" + (f" ({g.region})" if g.region else ""))
 
 
 @registry_app.command("validate")
@@ -404,6 +407,76 @@ def registry_remove_election(
     with user_errors():
         remove_election(root, election_id)
     typer.echo(f"removed election {election_id}")
+
+
+@registry_app.command("add-ticket")
+def registry_add_ticket(
+    root: RegistryArg,
+    number: Annotated[int, typer.Argument(help="Ticket (ballot) number in that election.")],
+    name: Annotated[str, typer.Option("--name", help="The pair, e.g. 'Budi Santoso - Siti Aminah'.")],
+    election: Annotated[str, typer.Option("--election", help="Election id in the registry, e.g. pilkada-jabar-2029.")],
+    nickname: Annotated[str | None, typer.Option("--nickname", help="Short name it campaigns under.")] = None,
+    party: Annotated[list[str] | None, typer.Option("--party", help="A party behind it (repeatable).")] = None,
+    slogan: Annotated[list[str] | None, typer.Option("--slogan", help="A campaign slogan (repeatable).")] = None,
+    hashtag: Annotated[list[str] | None, typer.Option("--hashtag", help="A campaign hashtag (repeatable).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Region of a regional contest.")] = None,
+) -> None:
+    """Add a numbered ticket (a presidential or regional pair) with its parties, slogans and hashtags."""
+    from screening.registry.model import Ticket
+    from screening.registry.tickets import add_ticket
+
+    ticket = Ticket(election=election, number=number, name=name, nickname=nickname, parties=tuple(party or ()),
+                    slogans=tuple(slogan or ()), hashtags=tuple(hashtag or ()), region=region)  # fmt: skip
+    with user_errors():
+        ticket = add_ticket(root, ticket)
+    typer.echo(f"added ticket {ticket.election}:{ticket.number} ({ticket.name})")
+
+
+@registry_app.command("remove-ticket")
+def registry_remove_ticket(
+    root: RegistryArg,
+    number: Annotated[int, typer.Argument(help="Ticket number.")],
+    election: Annotated[str, typer.Option("--election", help="Election id.")],
+) -> None:
+    """Remove a ticket (refused while a candidate or phrase names it)."""
+    from screening.registry.tickets import remove_ticket
+
+    with user_errors():
+        ticket = remove_ticket(root, election, number)
+    typer.echo(f"removed ticket {election}:{number} ({ticket.name})")
+
+
+@registry_app.command("add-gesture")
+def registry_add_gesture(
+    root: RegistryArg,
+    pose: Annotated[str, typer.Argument(help="Hand pose, e.g. two, three, metal, finger_heart (see --help).")],
+    election: Annotated[str, typer.Option("--election", help="Election id in the registry.")],
+    number: Annotated[int | None, typer.Option("--number", help="Ticket or ballot number it shows.")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Only in this region's contest.")] = None,
+) -> None:
+    """Say that a hand pose reads as support in an election (and which number it shows there)."""
+    from screening.registry.gestures import add_gesture
+    from screening.registry.model import GestureMeaning
+
+    with user_errors():
+        add_gesture(root, GestureMeaning(election=election, pose=pose, number=number, region=region))
+    shown = f" (number {number})" if number is not None else ""
+    typer.echo(f"added gesture {pose} in {election}{shown}")
+
+
+@registry_app.command("remove-gesture")
+def registry_remove_gesture(
+    root: RegistryArg,
+    pose: Annotated[str, typer.Argument(help="Hand pose.")],
+    election: Annotated[str, typer.Option("--election", help="Election id.")],
+    region: Annotated[str | None, typer.Option("--region", help="For a regional entry.")] = None,
+) -> None:
+    """Remove what a hand pose means in an election."""
+    from screening.registry.gestures import remove_gesture
+
+    with user_errors():
+        remove_gesture(root, pose, election, region)
+    typer.echo(f"removed gesture {pose} in {election}")
 
 
 def main() -> None:

@@ -130,3 +130,46 @@ def test_cli_adds_the_next_election_and_a_party_entry_for_it(tmp_path: Path) -> 
         out = run(app, ["registry", *args])
         assert out.exit_code == 2 and message in out.output, (args, out.output)
     assert (root / "registry.toml").read_bytes() == before
+
+
+def test_cli_gives_a_hand_sign_its_meaning_in_a_new_election(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from screening.cli import app
+
+    root = tmp_path / "reg"
+    init_registry(root)
+    run = CliRunner().invoke
+    ok = run(app, ["registry", "add-election", str(root), "pilkada-jabar-2029", "--name", "Pilkada Jabar 2029",
+                   "--determination", "2029-09-22", "--region", "Jawa Barat"])  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    ok = run(app, ["registry", "add-gesture", str(root), "four", "--election", "pilkada-jabar-2029", "--number", "4"])
+    assert ok.exit_code == 0, ok.output
+    reg = load_registry(root)
+    meanings = [(g.election, g.number) for g in reg.gesture_meanings("four")]
+    assert meanings == [("pileg2024", 4), ("pilkada-jabar-2029", 4)]  # party 4 of 2024 keeps its sign
+    assert not [p for p in validate(reg) if p.startswith("error")]
+
+    before = (root / "registry.toml").read_bytes()
+    refused = {
+        "'four' already means number 4 in 'pilkada-jabar-2029'": ["four", "--election", "pilkada-jabar-2029"],
+        "unknown hand pose 'wave'": ["wave", "--election", "pilkada-jabar-2029"],
+        "unknown hand pose 'other'": ["other", "--election", "pilkada-jabar-2029"],
+        "no election 'pilkada-jatim-2029'": ["four", "--election", "pilkada-jatim-2029"],
+    }
+    for message, args in refused.items():
+        out = run(app, ["registry", "add-gesture", str(root), *args])
+        assert out.exit_code == 2 and message in out.output, (args, out.output)
+    assert (root / "registry.toml").read_bytes() == before
+
+    ok = run(app, ["registry", "remove-gesture", str(root), "four", "--election", "pilkada-jabar-2029"])
+    assert ok.exit_code == 0, ok.output
+    assert [g.election for g in load_registry(root).gesture_meanings("four")] == ["pileg2024"]
+
+
+def test_validation_names_a_hand_pose_the_detector_does_not_know(tmp_path: Path) -> None:
+    from screening.registry.model import GestureMeaning
+
+    reg = load_registry(None)
+    reg = dataclasses.replace(reg, gestures=(*reg.gestures, GestureMeaning(election="pilpres2024", pose="salute")))
+    assert "error: gesture of 'pilpres2024' names unknown hand pose 'salute'" in validate(reg)

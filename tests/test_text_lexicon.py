@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import numpy as np
 import pytest
@@ -271,3 +272,37 @@ def test_operator_adds_a_phrase_to_a_registry_folder(tmp_path):
     assert [(f.label, f.number) for f in read(det, "GEMOY BERSAMA")] == [("Gemoy Bersama", 2)]
     assert remove_phrase(tmp_path, "GEMOY BERSAMA") == 1
     assert load_registry(tmp_path).phrases == ()
+
+
+def test_operator_adds_a_regional_ticket_and_its_slogan_is_read(tmp_path):
+    from screening.errors import RegistryError
+    from screening.registry.elections import add_election
+    from screening.registry.model import Election, Ticket
+    from screening.registry.phrases import add_phrase, remove_phrase
+    from screening.registry.store import init_registry
+    from screening.registry.tickets import add_ticket, remove_ticket
+
+    init_registry(tmp_path)
+    add_election(tmp_path, Election(id="pilkada-jabar-2029", name="Pilkada Jawa Barat 2029",
+                                    determination=dt.date(2029, 9, 22), region="Jawa Barat"))  # fmt: skip
+    ticket = Ticket(election="pilkada-jabar-2029", number=1, name="Budi  Santoso - Siti Aminah",
+                    parties=("golkar", "pkb"), slogans=("Jabar Juara Lagi",), hashtags=("BudiSiti",))  # fmt: skip
+    assert add_ticket(tmp_path, ticket).hashtags == ("#BudiSiti",)  # typed without '#' on a shell
+    with pytest.raises(RegistryError, match="already 'Budi Santoso - Siti Aminah'"):
+        add_ticket(tmp_path, dataclasses.replace(ticket, name="Other"))
+    with pytest.raises(RegistryError, match="no party 'nope'"):
+        add_ticket(tmp_path, dataclasses.replace(ticket, number=2, parties=("nope",)))
+    with pytest.raises(RegistryError, match="no election"):
+        add_ticket(tmp_path, dataclasses.replace(ticket, election="pilkada-jatim-2029"))
+
+    det = TextDetector(Runtime(), load_registry(tmp_path))
+    found = {f.label: f for f in read(det, "JABAR JUARA LAGI")}
+    assert (found["Jabar Juara Lagi"].number, found["Jabar Juara Lagi"].election) == (1, "pilkada-jabar-2029")
+    assert [f.number for f in read(det, "#BudiSiti")] == [1]
+
+    add_phrase(tmp_path, Phrase(election="pilkada-jabar-2029", text="Budi Siti Bersatu", ticket=1))
+    with pytest.raises(RegistryError, match="still named by phrase 'Budi Siti Bersatu'"):
+        remove_ticket(tmp_path, "pilkada-jabar-2029", 1)
+    remove_phrase(tmp_path, "Budi Siti Bersatu")
+    remove_ticket(tmp_path, "pilkada-jabar-2029", 1)
+    assert load_registry(tmp_path).ticket("pilkada-jabar-2029", 1) is None

@@ -141,10 +141,19 @@ def validate(registry: Registry) -> list[str]:
             out.append(f"error: candidate '{c.id}' names unknown party '{c.party}'")
         if not c.photos:
             out.append(f"warning: candidate '{c.id}' has no reference photo, so their face cannot be recognised")
+    numbered: set[tuple[str, int]] = set()
     for t in registry.tickets:
+        if (t.election, t.number) in numbered:
+            out.append(f"error: two tickets numbered {t.number} in '{t.election}'")
+        numbered.add((t.election, t.number))
         for p in t.parties:
             if p not in party_ids:
                 out.append(f"error: ticket {t.number} of '{t.election}' names unknown party '{p}'")
+    from screening.registry.gestures import SIGN_POSES  # the detector's pose names, read on demand
+
+    for g in registry.gestures:
+        if g.pose not in SIGN_POSES:
+            out.append(f"error: gesture of '{g.election}' names unknown hand pose '{g.pose}'")
     if registry.root is not None:
         for c in registry.candidates:
             out += [
