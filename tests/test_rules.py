@@ -134,3 +134,22 @@ def test_bad_rules_files_are_refused_with_a_reason(tmp_path: Path, snippet: str,
     )
     with pytest.raises(RulesError, match=message):
         load_rules(path)
+
+
+def test_a_sign_with_meanings_in_two_elections_is_read_in_the_current_one() -> None:
+    import dataclasses
+
+    from screening.registry.model import Election, GestureMeaning
+
+    pilkada = Election(id="pilkada-jabar-2029", name="Pilkada Jawa Barat 2029", determination=dt.date(2029, 9, 22),
+                       campaign_start=dt.date(2029, 9, 25), campaign_end=dt.date(2029, 11, 23))  # fmt: skip
+    reg = dataclasses.replace(REG, elections=(*REG.elections, pilkada),
+                              gestures=(*REG.gestures, GestureMeaning(pilkada.id, "phone", 1)))  # fmt: skip
+    # As the detector reports it: the first meaning in the registry (ticket 2 of Pilpres 2024).
+    phone = Finding(FindingKind.GESTURE, "phone sign", 0.9, Box(100, 100, 40, 40), number=2, election="pilpres2024",
+                    detail={"pose": "phone", "partisan": True})  # fmt: skip
+    (in_2029,) = evaluate([phone], RULES, reg, dt.date(2029, 10, 10), SIZE)
+    assert in_2029.election == "pilkada-jabar-2029" and in_2029.track == "discipline"
+    assert "nomor 1" in in_2029.message.id and "number 1" in in_2029.message.en
+    (in_2024,) = evaluate([phone], RULES, reg, dt.date(2024, 1, 10), SIZE)
+    assert in_2024.election == "pilpres2024" and "number 2" in in_2024.message.en

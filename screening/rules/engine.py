@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
-from screening.findings import Finding, Message, Violation
+from screening.findings import Finding, FindingKind, Message, Violation
 from screening.registry.model import Election, Registry
 from screening.rules.config import Rule, RuleSet
 
@@ -70,6 +71,31 @@ def _election_of(finding: Finding, registry: Registry, posting_date: dt.date) ->
     return registry.election(election_id) or registry.election_on(posting_date)
 
 
+def _currency(election: Election | None, day: dt.date) -> tuple[int, int]:
+    """How current ``election`` is on ``day``: campaigning, then the latest determined, then the next."""
+    if election is None:
+        return (0, 0)
+    e = election
+    if e.campaign_start and e.campaign_end and e.campaign_start <= day <= e.campaign_end:
+        return (3, e.determination.toordinal())
+    if e.determination <= day:
+        return (2, e.determination.toordinal())
+    return (1, -e.determination.toordinal())
+
+
+def _read_on(finding: Finding, registry: Registry, day: dt.date) -> Finding:
+    """A hand sign that means a number in several elections (four fingers: party 4 in 2024, ticket 4 of
+    a 2029 Pilkada) is read in the one most current on the posting day, for its number and SKB track."""
+    pose = finding.detail.get("pose")
+    if finding.kind is not FindingKind.GESTURE or not pose:
+        return finding
+    meanings = registry.gesture_meanings(str(pose))
+    if len(meanings) < 2:
+        return finding
+    best = max(meanings, key=lambda m: _currency(registry.election(m.election), day))
+    return dataclasses.replace(finding, number=best.number, election=best.election)
+
+
 def evaluate(
     findings: Sequence[Finding],
     rules: RuleSet,
@@ -79,6 +105,7 @@ def evaluate(
 ) -> list[Violation]:
     """Apply every rule to ``findings``; one violation per (rule, subject), most severe first."""
     area = float(image_size[0] * image_size[1])
+    findings = [_read_on(f, registry, posting_date) for f in findings]
     fired: dict[str, dict[tuple[str, str], list[int]]] = {}
     for rule in rules.rules:
         groups: dict[tuple[str, str], list[int]] = {}
