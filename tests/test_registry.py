@@ -143,16 +143,19 @@ def test_cli_gives_a_hand_sign_its_meaning_in_a_new_election(tmp_path: Path) -> 
     ok = run(app, ["registry", "add-election", str(root), "pilkada-jabar-2029", "--name", "Pilkada Jabar 2029",
                    "--determination", "2029-09-22", "--region", "Jawa Barat"])  # fmt: skip
     assert ok.exit_code == 0, ok.output
-    ok = run(app, ["registry", "add-gesture", str(root), "four", "--election", "pilkada-jabar-2029", "--number", "4"])
+    ok = run(app, ["registry", "add-gesture", str(root), "four", "--election", "pilkada-jabar-2029", "--number", "4",
+                   "--region", "Jawa Barat"])  # fmt: skip
     assert ok.exit_code == 0, ok.output
     reg = load_registry(root)
     meanings = [(g.election, g.number) for g in reg.gesture_meanings("four")]
     assert meanings == [("pileg2024", 4), ("pilkada-jabar-2029", 4)]  # party 4 of 2024 keeps its sign
+    assert [g.election for g in reg.gesture_meanings("four", region="Bali")] == ["pileg2024"]
     assert not [p for p in validate(reg) if p.startswith("error")]
 
     before = (root / "registry.toml").read_bytes()
+    jabar = ["--election", "pilkada-jabar-2029", "--region", "Jawa Barat"]
     refused = {
-        "'four' already means number 4 in 'pilkada-jabar-2029'": ["four", "--election", "pilkada-jabar-2029"],
+        "'four' already means number 4 in 'pilkada-jabar-2029' (Jawa Barat)": ["four", *jabar],
         "unknown hand pose 'wave'": ["wave", "--election", "pilkada-jabar-2029"],
         "unknown hand pose 'other'": ["other", "--election", "pilkada-jabar-2029"],
         "no election 'pilkada-jatim-2029'": ["four", "--election", "pilkada-jatim-2029"],
@@ -162,7 +165,10 @@ def test_cli_gives_a_hand_sign_its_meaning_in_a_new_election(tmp_path: Path) -> 
         assert out.exit_code == 2 and message in out.output, (args, out.output)
     assert (root / "registry.toml").read_bytes() == before
 
-    ok = run(app, ["registry", "remove-gesture", str(root), "four", "--election", "pilkada-jabar-2029"])
+    out = run(app, ["registry", "remove-gesture", str(root), "four", "--election", "pilkada-jabar-2029"])
+    assert out.exit_code == 2 and "no meaning in 'pilkada-jabar-2029'" in out.output  # its region not given
+    ok = run(app, ["registry", "remove-gesture", str(root), "four", "--election", "pilkada-jabar-2029",
+                   "--region", "Jawa Barat"])  # fmt: skip
     assert ok.exit_code == 0, ok.output
     assert [g.election for g in load_registry(root).gesture_meanings("four")] == ["pileg2024"]
 

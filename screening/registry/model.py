@@ -121,9 +121,11 @@ class Registry:
         return next((t for t in self.tickets if t.election == election_id and t.number == number), None)
 
     def gesture_meanings(self, pose: str, region: str | None = None) -> list[GestureMeaning]:
-        """Every election in which ``pose`` is partisan (region-specific entries win for that region)."""
-        out = [g for g in self.gestures if g.pose == pose and (g.region is None or g.region == region)]
-        return out
+        """Every meaning ``pose`` has; given a ``region``, only the general ones and that region's.
+
+        Photos carry no region, so a regional contest's sign counts everywhere by default (an ASN may
+        post about a Pilkada anywhere)."""
+        return [g for g in self.gestures if g.pose == pose and (region is None or g.region in (None, region))]
 
     def election_on(self, day: dt.date) -> Election | None:
         """The election whose campaign holds ``day``, else the latest determined by then, else the first."""
