@@ -241,3 +241,34 @@ def test_check_says_when_logo_features_must_be_computed_first(root: Path, tmp_pa
     assert uncached_logos(load_registry(root)) == []
     again = runner.invoke(app, ["check", str(photo), "-r", str(root), "--date", "2024-01-10"])
     assert again.exit_code == 0 and "preparing" not in again.output
+
+
+def test_a_logo_kept_for_the_next_election_is_found_and_read_in_that_election(root: Path, tmp_path: Path) -> None:
+    """Most parties keep their logo from one election to the next: enrolled on both entries, the two
+    copies must not veto each other's matches as two parties' would (a clean view of it was reported
+    as no party, and a flag scored 0.71 instead of 0.97), and the rules read it in the election of the
+    posting day."""
+    from screening.detect.logos.detector import LogoDetector
+    from screening.detect.logos.selfcheck import self_check
+    from screening.image import load_image
+    from screening.registry.elections import add_election, add_party
+    from screening.registry.model import Election, Party
+    from screening.rules import evaluate, load_rules
+
+    add_election(root, Election("pileg2029", "Pemilu DPR 2029", dt.date(2028, 11, 3), dt.date(2028, 11, 28),
+                                dt.date(2029, 2, 10), dt.date(2029, 2, 14)))  # fmt: skip
+    add_party(root, Party("pkb-2029", "Partai Kebangkitan Bangsa", "PKB", "pileg2029", number=4))
+    logo = _logo(tmp_path / "pkb.png", 3)
+    added = add_logo(root, "pkb", [logo]) + add_logo(root, "pkb-2029", [logo])
+    detector = LogoDetector(load_registry(root))
+    assert self_check(detector, added) == []
+
+    photo = np.full((600, 800, 3), (90, 130, 160), np.uint8)
+    photo[150:390, 280:520] = cv2.imread(str(logo))
+    image = load_image(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB))
+    found = detector.detect(image)
+    assert [f.party for f in found] == ["pkb"] and found[0].score > 0.9
+    registry = detector.registry
+    for day, election in ((dt.date(2024, 1, 10), "pileg2024"), (dt.date(2028, 12, 10), "pileg2029")):
+        (violation,) = evaluate(found, load_rules(), registry, day, (800, 600))
+        assert violation.election == election and "Partai Kebangkitan Bangsa" in violation.message.en

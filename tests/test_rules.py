@@ -153,3 +153,24 @@ def test_a_sign_with_meanings_in_two_elections_is_read_in_the_current_one() -> N
     assert "nomor 1" in in_2029.message.id and "number 1" in in_2029.message.en
     (in_2024,) = evaluate([phone], RULES, reg, dt.date(2024, 1, 10), SIZE)
     assert in_2024.election == "pilpres2024" and "number 2" in in_2024.message.en
+
+
+def test_a_party_logo_is_read_in_the_election_of_the_posting_day() -> None:
+    import dataclasses
+
+    from screening.registry.model import Election
+
+    pileg2029 = Election(id="pileg2029", name="Pemilu DPR 2029", determination=dt.date(2028, 11, 3),
+                         campaign_start=dt.date(2028, 11, 28), campaign_end=dt.date(2029, 2, 10))  # fmt: skip
+    gerindra = REG.party("gerindra")
+    later = dataclasses.replace(gerindra, id="gerindra-2029", election="pileg2029", number=7)
+    reg = dataclasses.replace(REG, elections=(*REG.elections, pileg2029), parties=(*REG.parties, later))
+    # Its 2024 design, posted before the 2029 candidates are determined, then during that campaign.
+    (before,) = evaluate([logo()], RULES, reg, dt.date(2028, 6, 1), SIZE)
+    assert (before.election, before.track, before.points) == ("pileg2029", "ethics", ("E5b", "E5c"))
+    (during,) = evaluate([logo()], RULES, reg, dt.date(2029, 1, 5), SIZE)
+    assert during.election == "pileg2029" and during.track == "discipline"
+    assert gerindra.name in during.message.en
+    # A party of one election only is read there, whatever the day.
+    (alone,) = evaluate([logo()], RULES, REG, dt.date(2029, 1, 5), SIZE)
+    assert alone.election == "pileg2024"

@@ -306,3 +306,16 @@ def test_operator_adds_a_regional_ticket_and_its_slogan_is_read(tmp_path):
     remove_phrase(tmp_path, "Budi Siti Bersatu")
     remove_ticket(tmp_path, "pilkada-jabar-2029", 1)
     assert load_registry(tmp_path).ticket("pilkada-jabar-2029", 1) is None
+
+
+def test_a_party_entered_for_two_elections_is_one_finding_per_text(registry):
+    from screening.registry.model import Election, Party
+
+    later = dataclasses.replace(
+        registry,
+        elections=(*registry.elections, Election("pileg2029", "Pemilu DPR 2029", dt.date(2028, 11, 3))),
+        parties=(*registry.parties, Party("pkb-2029", "Partai Kebangkitan Bangsa", "PKB", "pileg2029", number=4)),
+    )
+    found = read(TextDetector(Runtime(), later), "PARTAI KEBANGKITAN BANGSA")
+    assert [f.label for f in found] == ["Partai Kebangkitan Bangsa"]
+    assert found[0].party in {"pkb", "pkb-2029"}

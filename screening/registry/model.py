@@ -32,6 +32,8 @@ class Election:
 
 @dataclass(frozen=True)
 class Party:
+    """A party's entry for one election (its ballot number and logos are that election's)."""
+
     id: str
     name: str
     abbreviation: str
@@ -39,6 +41,11 @@ class Party:
     number: int | None = None
     aliases: tuple[str, ...] = ()
     logos: tuple[str, ...] = ()  # paths relative to the registry folder
+
+    @property
+    def key(self) -> str:
+        """What the party's entries of different elections share (PKB 2024, PKB 2029): its abbreviation."""
+        return " ".join(self.abbreviation.split()).casefold()
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,11 @@ class Registry:
 
     def party(self, party_id: str | None) -> Party | None:
         return self._index["party"].get(party_id or "")  # type: ignore[return-value]
+
+    def party_entries(self, party_id: str) -> list[Party]:
+        """Every entry of the party that ``party_id`` is an entry of, one per election, in registry order."""
+        party = self.party(party_id)
+        return [p for p in self.parties if p.key == party.key] if party else []
 
     def candidate(self, candidate_id: str | None) -> Candidate | None:
         return self._index["candidate"].get(candidate_id or "")  # type: ignore[return-value]

@@ -72,28 +72,37 @@ def _election_of(finding: Finding, registry: Registry, posting_date: dt.date) ->
 
 
 def _currency(election: Election | None, day: dt.date) -> tuple[int, int]:
-    """How current ``election`` is on ``day``: campaigning, then the latest determined, then the next."""
+    """How current ``election`` is on ``day``, for a finding that belongs to several: its campaign is
+    running; else its candidates are determined and the vote is still to come; else it is the next to
+    come (the nearest first); else it is past (the latest first)."""
     if election is None:
         return (0, 0)
-    e = election
+    e, determined = election, election.determination.toordinal()
     if e.campaign_start and e.campaign_end and e.campaign_start <= day <= e.campaign_end:
-        return (3, e.determination.toordinal())
-    if e.determination <= day:
-        return (2, e.determination.toordinal())
-    return (1, -e.determination.toordinal())
+        return (4, determined)
+    if e.determination <= day and (e.voting is None or day <= e.voting):
+        return (3, determined)
+    if day < e.determination:
+        return (2, -determined)
+    return (1, determined)
 
 
 def _read_on(finding: Finding, registry: Registry, day: dt.date) -> Finding:
-    """A hand sign that means a number in several elections (four fingers: party 4 in 2024, ticket 4 of
-    a 2029 Pilkada) is read in the one most current on the posting day, for its number and SKB track."""
+    """A finding that belongs to several elections is read in the one most current on the posting day,
+    for its number and SKB track: a hand sign with a meaning in several (four fingers: party 4 in 2024,
+    ticket 4 of a 2029 Pilkada), or a party with an entry in several (PKB's logo, kept from 2024 to
+    2029, or its 2024 design posted in 2029)."""
     pose = finding.detail.get("pose")
-    if finding.kind is not FindingKind.GESTURE or not pose:
-        return finding
-    meanings = registry.gesture_meanings(str(pose))
-    if len(meanings) < 2:
-        return finding
-    best = max(meanings, key=lambda m: _currency(registry.election(m.election), day))
-    return dataclasses.replace(finding, number=best.number, election=best.election)
+    if finding.kind is FindingKind.GESTURE and pose:
+        meanings = registry.gesture_meanings(str(pose))
+        if len(meanings) > 1:
+            best = max(meanings, key=lambda m: _currency(registry.election(m.election), day))
+            return dataclasses.replace(finding, number=best.number, election=best.election)
+    elif finding.party and len(entries := registry.party_entries(finding.party)) > 1:
+        # Any number stays: a logo has none, and text's was read in the photo.
+        best_entry = max(entries, key=lambda p: _currency(registry.election(p.election), day))
+        return dataclasses.replace(finding, party=best_entry.id, election=best_entry.election)
+    return finding
 
 
 def evaluate(

@@ -130,7 +130,8 @@ class LogoDetector:
             # Read from the cache, or computed (~0.7 s each: a registry enrolled by hand, or cached by an
             # older feature version) on the detector's threads: SIFT releases the GIL.
             feats = self._map(lambda e: reference_features(root, e[1], registry.file_sha256(e[1])), enrolled)
-            refs = [Reference(pid, rel, f) for (pid, rel), f in zip(enrolled, feats, strict=True)]
+            key = {party.id: party.key for party in registry.parties}
+            refs = [Reference(pid, rel, f, group=key[pid]) for (pid, rel), f in zip(enrolled, feats, strict=True)]
         self.index = LogoIndex(
             refs, trees=self.config.flann_trees, checks=self.config.flann_checks, prints=self.config.prints,
             swapped=self.config.swapped, cache_dir=logo_cache_dir(registry.root) if registry.root else None,

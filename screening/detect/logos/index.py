@@ -4,8 +4,9 @@ All references are stacked into one FLANN forest (randomised kd-trees with a fix
 checks), so the cost of a query grows roughly with the logarithm of the number of references, not
 linearly as one matcher per reference would. The ratio test compares the best neighbour with the
 best *competing* one: a neighbour from another party, or from elsewhere in the same reference image.
-Neighbours that are the same logo point (another pyramid level, another image of the same party)
-do not compete, otherwise a party enrolled with three images would veto its own matches.
+Neighbours that are the same logo point (another pyramid level, another image of the same party, or
+of its entry for another election) do not compete, otherwise a party enrolled with three images
+would veto its own matches.
 
 Besides each logo as enrolled, the index holds its one-colour prints (a shirt or flag printed in a
 single ink, see :func:`features.one_colour`), dark ink on light cloth and, with ``swapped``, light ink
@@ -62,6 +63,9 @@ class Reference:
     file: str  # path inside the registry
     features: ReferenceFeatures
     swapped: bool = False
+    # Whose matches compete in the ratio test: a party's entries of several elections (one logo kept
+    # from 2024 to 2029) must not veto each other as two parties would. Default: the party itself.
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,8 +136,8 @@ class LogoIndex:
         }
         self.ref = np.repeat(np.array([i for (_, i), _ in blocks], np.int32), counts)
         self.kind = np.repeat(np.array([k for _, k in blocks], np.int8), counts)
-        party_code = {p: i for i, p in enumerate(sorted({r.party for r in references}))}
-        self.party = np.array([party_code[r.party] for r in references] * 2, np.int32)[self.ref]
+        party_code = {p: i for i, p in enumerate(sorted({r.group or r.party for r in references}))}
+        self.party = np.array([party_code[r.group or r.party] for r in references] * 2, np.int32)[self.ref]
         # (first row, rows) of each kind. The logos as enrolled are searched in a forest of their own, the
         # prints in another, once as they are and once with the photo's cells turned.
         self._spans = {

@@ -67,8 +67,11 @@ def self_check(detector: LogoDetector, files: Iterable[str]) -> list[str]:
         if isinstance(reported, str):
             out.append(f"warning: party '{party}' logo {name} could not be checked: {reported}")
             continue
+        # The party's entry for another election (a logo kept from one election to the next) is itself.
+        kin = {p.id for p in registry.party_entries(party)}
+        reported = sorted({party if p in kin else p for p in reported})
         others = [p for p in reported if p != party]
-        alike = _same_image(registry, rel, party)
+        alike = [p for p in _same_image(registry, rel, party) if p not in kin]
         if alike:
             seen = _names(reported) if reported else "no party"
             out.append(

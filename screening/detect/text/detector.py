@@ -54,6 +54,7 @@ class TextDetector:
 
     def __init__(self, runtime: Runtime, registry: Registry, config: TextConfig | None = None) -> None:
         self.config = config or TextConfig()
+        self.registry = registry
         self.lexicon: Lexicon = build_lexicon(
             registry, extra_phrases=self.config.phrases, extra_common=self.config.common_words
         )
@@ -81,9 +82,22 @@ class TextDetector:
     def findings(self, result: MatchResult, scale: float, size: tuple[int, int] | None = None) -> list[Finding]:
         """Turn matches and free ballot numbers into findings with boxes in original pixels."""
         keep, hint = self.config.min_score, result.election_hint
-        return [self._entry_finding(m, scale, size, hint) for m in result.matches if m.score >= keep] + [
+        entries = [self._entry_finding(m, scale, size, hint) for m in result.matches if m.score >= keep]
+        return self._one_per_party(entries) + [
             self._number_finding(n, scale, size, hint) for n in result.numbers if n.score >= keep
         ]
+
+    def _one_per_party(self, findings: list[Finding]) -> list[Finding]:
+        """One finding where the same text names a party's entries of several elections ("PKB" in 2024
+        and 2029): the rules read it in the election of the posting day."""
+        kept: list[int] = []
+        for i in sorted(range(len(findings)), key=lambda i: -findings[i].score):
+            f = findings[i]
+            kin = {p.id for p in self.registry.party_entries(f.party)} if f.party else set()
+            same = (findings[k] for k in kept)
+            if not any(k.party in kin and (k.label, k.box) == (f.label, f.box) for k in same):
+                kept.append(i)
+        return [findings[i] for i in sorted(kept)]
 
     def _entry_finding(self, m: TextMatch, scale: float, size: tuple[int, int] | None, hint: str | None) -> Finding:
         e = m.entry
