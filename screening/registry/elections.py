@@ -61,6 +61,10 @@ def add_party(root: Path, party: Party) -> Party:
     if registry.election(party.election) is None:
         known = ", ".join(e.id for e in registry.elections) or "none"
         raise RegistryError(f"no election '{party.election}' in the registry (known: {known})")
+    twin = next((p for p in registry.parties if p.election == party.election and p.key == party.key), None)
+    if twin is not None:
+        # Entries with one abbreviation are one party (Party.key): one entry per election.
+        raise RegistryError(f"'{twin.abbreviation}' already has an entry for '{party.election}': '{twin.id}'")
     if party.number is not None:
         taken = next((p for p in registry.parties if p.election == party.election and p.number == party.number), None)
         if taken is not None:
