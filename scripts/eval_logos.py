@@ -22,7 +22,10 @@ Prints recall (true instances found with the right party), the share of photos w
 logo that get any logo finding, and wrong-party findings (a finding that is not an enrolled logo of
 that party at that place).
 
-    python scripts/eval_logos.py [--scenes 150] [--seed 2,11,23] [--logos 40] [--devset PATH]
+``--kept``: every party also gets an entry for a Pemilu 2029 with the same logo images (a party that
+keeps its logo), so each image is enrolled twice; a finding of either entry is its party.
+
+    python scripts/eval_logos.py [--scenes 150] [--seed 2,11,23] [--logos 40] [--devset PATH] [--kept]
                                  [--only synthetic|devset|prints|occlusion|small] [--set key=value] [-v]
 """
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import statistics
 import sys
 import tempfile
@@ -45,8 +49,9 @@ import gen_logo_scenes as gen
 
 from screening.detect.logos.detector import LogoConfig, LogoDetector
 from screening.findings import Finding
-from screening.image import load_image
-from screening.registry import Party, init_registry, load_registry, save_registry
+from screening.image import LoadedImage, load_image
+from screening.registry import Election, Party, init_registry, load_registry, save_registry
+from screening.registry.elections import add_election, add_party
 from screening.registry.logos import add_logo
 from screening.rules import load_rules
 
@@ -55,20 +60,40 @@ DEFAULT_DEVSET = Path(__file__).resolve().parents[2] / "shared" / "devset"
 
 
 OVERRIDES: dict[str, float] = {}  # --set key=value: try a setting without editing rules.toml
+KEPT = False  # --kept: each party also enrolled, with the same images, on an entry for Pemilu 2029
 
 
-def detector_for(root: Path) -> LogoDetector:
-    """The detector with the thresholds of the shipped rules.toml (and any --set overrides)."""
-    cfg = load_rules(None).detector_config("logos")
-    cfg.pop("enabled", None)
-    cfg.update(OVERRIDES)
-    return LogoDetector(load_registry(root), LogoConfig.from_dict(cfg))
+class Detector:
+    """The detector with the thresholds of the shipped rules.toml (and any --set overrides); its
+    findings name each party by its first entry (a party enrolled for two elections is one party)."""
+
+    def __init__(self, root: Path) -> None:
+        cfg = load_rules(None).detector_config("logos")
+        cfg.pop("enabled", None)
+        cfg.update(OVERRIDES)
+        self.logos = LogoDetector(load_registry(root), LogoConfig.from_dict(cfg))
+
+    def detect(self, image: LoadedImage) -> list[Finding]:
+        entries = self.logos.registry.party_entries
+        return [
+            dataclasses.replace(f, party=entries(f.party)[0].id) if f.party else f for f in self.logos.detect(image)
+        ]
 
 
 def synthetic_registry(root: Path, total: int) -> dict[str, list[np.ndarray]]:
     """A Pemilu 2024 registry with ``total`` procedurally drawn logo images enrolled; returns the logos."""
     init_registry(root)
-    return enrol_synthetic_logos(root, total)
+    logos = enrol_synthetic_logos(root, total)
+    if KEPT:
+        add_election(root, Election("pileg2029", "Pemilu DPR 2029", dt.date(2028, 11, 3)))
+        reg = load_registry(root)
+        for pid in logos:
+            party = reg.party(pid)
+            assert party is not None
+            later = dataclasses.replace(party, id=f"{pid}-2029", election="pileg2029", logos=())
+            add_party(root, later)
+            add_logo(root, later.id, [reg.resolve(rel) for rel in party.logos])
+    return logos
 
 
 def enrol_synthetic_logos(root: Path, total: int) -> dict[str, list[np.ndarray]]:
@@ -114,7 +139,7 @@ def eval_synthetic(args: argparse.Namespace, seed: int) -> Tally:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
         logos = synthetic_registry(root, args.logos)
-        det = detector_for(root)
+        det = Detector(root)
         photos = gen.devset_backgrounds(args.devset) if args.devset.is_dir() else []
         distractors = gen.distractor_set()
         truth_n = found_n = 0
@@ -200,7 +225,7 @@ def eval_devset(args: argparse.Namespace) -> None:
         save_registry(dataclasses.replace(reg, parties=reg.parties + extra), root)
         for key, pid in brands.items():
             add_logo(root, pid, sorted(p for p in ref_dir.iterdir() if key in p.name))
-        det = detector_for(root)
+        det = Detector(root)
         hits = total = wrong = 0
         for p in sorted(wild_dir.iterdir()):
             pid = next(v for k, v in brands.items() if k.replace("_", "") in p.name.replace("_", ""))
@@ -220,7 +245,7 @@ def eval_devset(args: argparse.Namespace) -> None:
     eval_devset_parties(args)
 
 
-def _flagged(det: LogoDetector, photos: list[Path], args: argparse.Namespace) -> int:
+def _flagged(det: Detector, photos: list[Path], args: argparse.Namespace) -> int:
     """How many of ``photos`` (none shows an enrolled logo) get a finding; each printed with ``-v``."""
     flagged = 0
     for q in photos:
@@ -243,7 +268,7 @@ def eval_devset_parties(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
         synthetic_registry(root, args.logos)
-        flagged = _flagged(detector_for(root), photos, args)
+        flagged = _flagged(Detector(root), photos, args)
     print(f"devset with {args.logos} synthetic party logo images enrolled instead (no photo shows one):")
     print(f"  photos flagged                     {flagged}/{len(photos)} = {flagged / max(len(photos), 1):.1%}")
 
@@ -259,7 +284,7 @@ PRINTS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]] | None] = {
 
 
 def _one_per_scene(
-    args: argparse.Namespace, det: LogoDetector, logos: dict[str, list[np.ndarray]], rng: np.random.Generator,
+    args: argparse.Namespace, det: Detector, logos: dict[str, list[np.ndarray]], rng: np.random.Generator,
     shown: Callable[[np.ndarray], np.ndarray], after: Callable[[np.ndarray, tuple], np.ndarray],
     side: tuple[float, float] = (300.0, 300.0), bend: float = 0.02, tilt: float = 0.05,
 ) -> tuple[int, int, int]:  # fmt: skip
@@ -295,7 +320,7 @@ def eval_prints(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
         logos = synthetic_registry(root, args.logos)
-        det = detector_for(root)
+        det = Detector(root)
         print(f"one-colour prints and black-and-white photos, {args.logos} logo images, 300 px each:")
         for name, colours in PRINTS.items():
 
@@ -320,7 +345,7 @@ def eval_occlusion(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
         logos = synthetic_registry(root, args.logos)
-        det = detector_for(root)
+        det = Detector(root)
         print(f"partly hidden logos, {args.logos} logo images, 300 px each:")
         for print_name, textured, frac in cases:
             rng = np.random.default_rng(7)
@@ -348,7 +373,7 @@ def eval_small(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
         logos = synthetic_registry(root, args.logos)
-        det = detector_for(root)
+        det = Detector(root)
         print(f"small logos on waving flags, {args.logos} logo images, 70-110 px:")
         for sigma in BLURS:
 
@@ -382,7 +407,10 @@ def main() -> None:
     ap.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a [detectors.logos] value"
     )
+    ap.add_argument("--kept", action="store_true", help="also enrol every logo on a 2029 entry of its party")
     args = ap.parse_args()
+    global KEPT
+    KEPT = args.kept
     for item in args.set:
         key, _, value = item.partition("=")
         OVERRIDES[key] = int(value) if value.lstrip("-").isdigit() else float(value)
