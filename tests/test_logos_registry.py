@@ -261,6 +261,7 @@ def test_a_logo_kept_for_the_next_election_is_found_and_read_in_that_election(ro
     logo = _logo(tmp_path / "pkb.png", 3)
     added = add_logo(root, "pkb", [logo]) + add_logo(root, "pkb-2029", [logo])
     detector = LogoDetector(load_registry(root))
+    assert [r.party for r in detector.index.references[: detector.index.plain]] == ["pkb"]  # indexed once
     assert self_check(detector, added) == []
 
     photo = np.full((600, 800, 3), (90, 130, 160), np.uint8)
