@@ -147,3 +147,42 @@ def test_changed_reference_photo_is_re_embedded(registry_with_obama: Path, face_
     photo.write_bytes(face_photos["biden.jpg"].read_bytes())  # operator swaps the file in place
     screener = Screener(registry_with_obama, runtime=face_models, detectors=["faces"])
     assert screener.screen(face_photos["biden.jpg"], posting_date=DAY).findings[0].candidate == "obama"
+
+
+def test_one_persons_entries_for_two_elections_are_not_each_others_runner_up() -> None:
+    from screening.detect.faces.gallery import Gallery
+
+    rng = np.random.default_rng(0)
+    a, b = (v / np.linalg.norm(v) for v in rng.normal(size=(2, 128)).astype(np.float32))
+    gallery = Gallery(np.stack([a, a, b]), ("anies-2024", "anies-2029", "budi"))
+    plain = gallery.match(a)
+    assert plain.runner_up in {"anies-2024", "anies-2029"} and plain.margin < 1e-6  # would read "ambiguous"
+    person = {"anies-2024": "anies baswedan", "anies-2029": "anies baswedan", "budi": "budi"}
+    match = gallery.match(a, person)
+    assert match.candidate in {"anies-2024", "anies-2029"} and match.runner_up == "budi" and match.margin > 0.5
+
+
+def test_a_candidate_enrolled_again_for_the_next_election(
+    registry_with_obama: Path, face_photos: dict[str, Path], engine: FaceEngine, face_models: Runtime
+) -> None:
+    """Enrolled again (same name, same photo) for 2029: recognised without being flagged ambiguous
+    against himself, read as the 2029 prospective candidate before that election's determination, and
+    removing the 2024 entry leaves the 2029 entry's template in the cache."""
+    from screening.registry.elections import add_election
+    from screening.registry.model import Election
+
+    add_election(registry_with_obama, Election("pileg2029", "Pemilu DPR 2029", dt.date(2028, 11, 3),
+                                               voting=dt.date(2029, 2, 14)))  # fmt: skip
+    again = Candidate(id="obama-2029", name="Barack  Obama", office="dpr", election="pileg2029", party="pkb")
+    add_candidate(registry_with_obama, again, [face_photos["obama.jpg"]], engine)
+    screener = Screener(registry_with_obama, runtime=face_models, detectors=["faces"])
+    verdict = screener.screen(face_photos["obama2.jpg"], posting_date=dt.date(2028, 6, 1))
+    (finding,) = verdict.findings
+    assert finding.detail["ambiguous"] is False and finding.detail["runner_up"] is None
+    (violation,) = verdict.violations
+    assert (violation.election, violation.points) == ("pileg2029", ("E5a",))
+
+    remove_candidate(registry_with_obama, "obama")
+    assert len(read_cache(registry_with_obama, engine.model_key)) == 1
+    verdict = Screener(registry_with_obama, runtime=face_models, detectors=["faces"]).screen(face_photos["obama2.jpg"])
+    assert [f.candidate for f in verdict.findings] == ["obama-2029"]

@@ -174,3 +174,21 @@ def test_a_party_logo_is_read_in_the_election_of_the_posting_day() -> None:
     # A party of one election only is read there, whatever the day.
     (alone,) = evaluate([logo()], RULES, REG, dt.date(2029, 1, 5), SIZE)
     assert alone.election == "pileg2024"
+
+
+def test_a_candidate_who_runs_again_is_read_in_the_election_of_the_posting_day() -> None:
+    import dataclasses
+
+    from screening.registry.model import Election
+
+    pilpres2029 = Election(id="pilpres2029", name="Pemilu Presiden 2029", determination=dt.date(2028, 11, 13),
+                           campaign_start=dt.date(2028, 11, 28), campaign_end=dt.date(2029, 2, 10),
+                           voting=dt.date(2029, 2, 14))  # fmt: skip
+    again = dataclasses.replace(REG.candidate("prabowo-subianto"), id="prabowo-2029", election="pilpres2029")
+    reg = dataclasses.replace(REG, elections=(*REG.elections, pilpres2029), candidates=(*REG.candidates, again))
+    # Before the 2029 determination he is a prospective candidate again: ethics (E5a), not D7a of 2024.
+    (before,) = evaluate([face()], RULES, reg, dt.date(2028, 6, 1), SIZE)
+    assert (before.election, before.points) == ("pilpres2029", ("E5a",))
+    (during,) = evaluate([face()], RULES, reg, dt.date(2024, 1, 10), SIZE)
+    assert (during.election, during.points) == ("pilpres2024", ("D7a",))
+    assert "Prabowo Subianto" in before.message.en

@@ -319,3 +319,16 @@ def test_a_party_entered_for_two_elections_is_one_finding_per_text(registry):
     found = read(TextDetector(Runtime(), later), "PARTAI KEBANGKITAN BANGSA")
     assert [f.label for f in found] == ["Partai Kebangkitan Bangsa"]
     assert found[0].party in {"pkb", "pkb-2029"}
+
+
+def test_a_person_entered_for_two_elections_is_one_finding_per_text(registry):
+    from screening.registry.model import Election
+
+    again = dataclasses.replace(registry.candidate("anies-baswedan"), id="anies-2029", election="pilkada-dki-2029")
+    later = dataclasses.replace(
+        registry,
+        elections=(*registry.elections, Election("pilkada-dki-2029", "Pilkada DKI 2029", dt.date(2029, 9, 22))),
+        candidates=(*registry.candidates, again),
+    )
+    found = read(TextDetector(Runtime(), later), "ANIES BASWEDAN")
+    assert [f.label for f in found] == ["Anies Baswedan"] and found[0].candidate in {"anies-baswedan", "anies-2029"}

@@ -97,7 +97,9 @@ def remove_candidate(root: Path, candidate_id: str) -> int:
             if extra.is_file():
                 shas.add(hashlib.sha256(extra.read_bytes()).hexdigest())
         shutil.rmtree(folder)
-    purge(root, shas)
+    # A photo of the same person's entry for another election keeps its template (the same content).
+    kept = {registry.file_sha256(rel) for c in registry.candidates if c.id != candidate_id for rel in c.photos}
+    purge(root, shas - kept)
     rest = tuple(c for c in registry.candidates if c.id != candidate_id)
     save_registry(dataclasses.replace(registry, candidates=rest), root)
     return len(cand.photos)

@@ -74,6 +74,11 @@ class Candidate:
     aliases: tuple[str, ...] = ()
     photos: tuple[str, ...] = ()  # paths relative to the registry folder
 
+    @property
+    def key(self) -> str:
+        """What one person's entries in different elections share (a 2024 and a 2029 run): the name."""
+        return " ".join(self.name.split()).casefold()
+
 
 @dataclass(frozen=True)
 class GestureMeaning:
@@ -128,6 +133,11 @@ class Registry:
 
     def candidate(self, candidate_id: str | None) -> Candidate | None:
         return self._index["candidate"].get(candidate_id or "")  # type: ignore[return-value]
+
+    def candidate_entries(self, candidate_id: str) -> list[Candidate]:
+        """Every entry of the person ``candidate_id`` is an entry of, one per election, in registry order."""
+        cand = self.candidate(candidate_id)
+        return [c for c in self.candidates if c.key == cand.key] if cand else []
 
     def ticket(self, election_id: str, number: int) -> Ticket | None:
         return next((t for t in self.tickets if t.election == election_id and t.number == number), None)

@@ -90,14 +90,18 @@ def _currency(election: Election | None, day: dt.date) -> tuple[int, int]:
 def _read_on(finding: Finding, registry: Registry, day: dt.date) -> Finding:
     """A finding that belongs to several elections is read in the one most current on the posting day,
     for its number and SKB track: a hand sign with a meaning in several (four fingers: party 4 in 2024,
-    ticket 4 of a 2029 Pilkada), or a party with an entry in several (PKB's logo, kept from 2024 to
-    2029, or its 2024 design posted in 2029)."""
+    ticket 4 of a 2029 Pilkada), a person who runs again (a bakal calon of 2029 in June 2028, not a
+    candidate of 2024), or a party with an entry in several (PKB's logo, kept from 2024 to 2029, or its
+    2024 design posted in 2029)."""
     pose = finding.detail.get("pose")
     if finding.kind is FindingKind.GESTURE and pose:
         meanings = registry.gesture_meanings(str(pose))
         if len(meanings) > 1:
             best = max(meanings, key=lambda m: _currency(registry.election(m.election), day))
             return dataclasses.replace(finding, number=best.number, election=best.election)
+    elif finding.candidate and len(people := registry.candidate_entries(finding.candidate)) > 1:
+        person = max(people, key=lambda c: _currency(registry.election(c.election), day))
+        return dataclasses.replace(finding, candidate=person.id, election=person.election)
     elif finding.party and len(entries := registry.party_entries(finding.party)) > 1:
         # Any number stays: a logo has none, and text's was read in the photo.
         best_entry = max(entries, key=lambda p: _currency(registry.election(p.election), day))

@@ -111,6 +111,8 @@ class FaceDetector:
         self.engine = FaceEngine(runtime, config)
         self._gallery: Gallery | None = None
         self._lock = threading.Lock()
+        # One person's entries for several elections: not each other's runner-up (see Gallery.match).
+        self._person = {c.id: c.key for c in registry.candidates}
 
     @classmethod
     def from_config(cls, runtime: Runtime, registry: Registry, config: dict[str, Any]) -> FaceDetector:
@@ -135,7 +137,7 @@ class FaceDetector:
             return []  # nobody enrolled: no face can be evidence
         findings = []
         for face in self.engine.locate(image.bgr):
-            match = gallery.match(self.engine.embed(image.bgr, face))
+            match = gallery.match(self.engine.embed(image.bgr, face), self._person)
             x, y, w, h = (float(v) for v in face.box)
             box = Box(x, y, w, h).scaled(image.scale)
             detail = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,8 +34,11 @@ class Gallery:
     def __len__(self) -> int:
         return len(self.owners)
 
-    def match(self, embedding: np.ndarray) -> Match:
-        """Best and runner-up candidate for one embedding: max similarity over each candidate's templates."""
+    def match(self, embedding: np.ndarray, person: Mapping[str, str] | None = None) -> Match:
+        """Best and runner-up candidate for one embedding: max similarity over each candidate's templates.
+
+        With ``person`` (candidate id -> who they are), the runner-up is the best *other person*: one
+        person's entries for two elections are not rivals."""
         if not self.owners:
             return Match(None, -1.0, None, -1.0)
         sims = self.templates @ embedding
@@ -44,5 +48,7 @@ class Gallery:
                 best[owner] = sim
         ranked = sorted(best.items(), key=lambda kv: -kv[1])
         top, top_sim = ranked[0]
-        second, second_sim = ranked[1] if len(ranked) > 1 else (None, 0.0)
+        who = person or {}
+        rivals = [(c, s) for c, s in ranked[1:] if who.get(c, c) != who.get(top, top)]
+        second, second_sim = rivals[0] if rivals else (None, 0.0)
         return Match(top, float(top_sim), second, float(second_sim))

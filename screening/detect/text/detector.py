@@ -83,19 +83,27 @@ class TextDetector:
         """Turn matches and free ballot numbers into findings with boxes in original pixels."""
         keep, hint = self.config.min_score, result.election_hint
         entries = [self._entry_finding(m, scale, size, hint) for m in result.matches if m.score >= keep]
-        return self._one_per_party(entries) + [
+        return self._one_per_subject(entries) + [
             self._number_finding(n, scale, size, hint) for n in result.numbers if n.score >= keep
         ]
 
-    def _one_per_party(self, findings: list[Finding]) -> list[Finding]:
-        """One finding where the same text names a party's entries of several elections ("PKB" in 2024
-        and 2029): the rules read it in the election of the posting day."""
+    def _one_per_subject(self, findings: list[Finding]) -> list[Finding]:
+        """One finding where the same text names a party's or a person's entries of several elections
+        ("PKB" in 2024 and 2029): the rules read it in the election of the posting day."""
+
+        def entries(f: Finding) -> set[str]:
+            if f.candidate:
+                return {f"c:{c.id}" for c in self.registry.candidate_entries(f.candidate)}
+            return {f"p:{p.id}" for p in self.registry.party_entries(f.party)} if f.party else set()
+
+        def subject(f: Finding) -> str:
+            return f"c:{f.candidate}" if f.candidate else f"p:{f.party}"
+
         kept: list[int] = []
         for i in sorted(range(len(findings)), key=lambda i: -findings[i].score):
-            f = findings[i]
-            kin = {p.id for p in self.registry.party_entries(f.party)} if f.party else set()
+            f, kin = findings[i], entries(findings[i])
             same = (findings[k] for k in kept)
-            if not any(k.party in kin and (k.label, k.box) == (f.label, f.box) for k in same):
+            if not any(subject(k) in kin and (k.label, k.box) == (f.label, f.box) for k in same):
                 kept.append(i)
         return [findings[i] for i in sorted(kept)]
 
