@@ -449,7 +449,7 @@ def registry_remove_ticket(
 @registry_app.command("add-gesture")
 def registry_add_gesture(
     root: RegistryArg,
-    pose: Annotated[str, typer.Argument(help="Hand pose, e.g. two, three, metal, finger_heart (see --help).")],
+    pose: Annotated[str, typer.Argument(help="Hand pose, e.g. two, metal (an unknown one is refused with the list).")],
     election: Annotated[str, typer.Option("--election", help="Election id in the registry.")],
     number: Annotated[int | None, typer.Option("--number", help="Ticket or ballot number it shows.")] = None,
     region: Annotated[str | None, typer.Option("--region", help="Only in this region's contest.")] = None,
