@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 from screening.findings import Finding, FindingKind, Message, Violation
 from screening.registry.model import Election, Registry
@@ -87,6 +88,18 @@ def _currency(election: Election | None, day: dt.date) -> tuple[int, int]:
     return (1, determined)
 
 
+class _OfAnElection(Protocol):
+    @property
+    def election(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_OfAnElection)
+
+
+def _most_current(items: Sequence[_T], registry: Registry, day: dt.date) -> _T:
+    return max(items, key=lambda item: _currency(registry.election(item.election), day))
+
+
 def _read_on(finding: Finding, registry: Registry, day: dt.date) -> Finding:
     """A finding that belongs to several elections is read in the one most current on the posting day,
     for its number and SKB track: a hand sign with a meaning in several (four fingers: party 4 in 2024,
@@ -95,17 +108,16 @@ def _read_on(finding: Finding, registry: Registry, day: dt.date) -> Finding:
     2024 design posted in 2029)."""
     pose = finding.detail.get("pose")
     if finding.kind is FindingKind.GESTURE and pose:
-        meanings = registry.gesture_meanings(str(pose))
-        if len(meanings) > 1:
-            best = max(meanings, key=lambda m: _currency(registry.election(m.election), day))
-            return dataclasses.replace(finding, number=best.number, election=best.election)
+        if len(meanings := registry.gesture_meanings(str(pose))) > 1:
+            meaning = _most_current(meanings, registry, day)
+            return dataclasses.replace(finding, number=meaning.number, election=meaning.election)
     elif finding.candidate and len(people := registry.candidate_entries(finding.candidate)) > 1:
-        person = max(people, key=lambda c: _currency(registry.election(c.election), day))
+        person = _most_current(people, registry, day)
         return dataclasses.replace(finding, candidate=person.id, election=person.election)
     elif finding.party and len(entries := registry.party_entries(finding.party)) > 1:
         # Any number stays: a logo has none, and text's was read in the photo.
-        best_entry = max(entries, key=lambda p: _currency(registry.election(p.election), day))
-        return dataclasses.replace(finding, party=best_entry.id, election=best_entry.election)
+        party = _most_current(entries, registry, day)
+        return dataclasses.replace(finding, party=party.id, election=party.election)
     return finding
 
 
