@@ -90,22 +90,21 @@ class TextDetector:
     def _one_per_subject(self, findings: list[Finding]) -> list[Finding]:
         """One finding where the same text names a party's or a person's entries of several elections
         ("PKB" in 2024 and 2029): the rules read it in the election of the posting day."""
-
-        def entries(f: Finding) -> set[str]:
-            if f.candidate:
-                return {f"c:{c.id}" for c in self.registry.candidate_entries(f.candidate)}
-            return {f"p:{p.id}" for p in self.registry.party_entries(f.party)} if f.party else set()
-
-        def subject(f: Finding) -> str:
-            return f"c:{f.candidate}" if f.candidate else f"p:{f.party}"
-
-        kept: list[int] = []
-        for i in sorted(range(len(findings)), key=lambda i: -findings[i].score):
-            f, kin = findings[i], entries(findings[i])
-            same = (findings[k] for k in kept)
-            if not any(subject(k) in kin and (k.label, k.box) == (f.label, f.box) for k in same):
-                kept.append(i)
-        return [findings[i] for i in sorted(kept)]
+        reg = self.registry
+        best: dict[tuple[str, str, Box], int] = {}
+        other: list[int] = []
+        for i, f in enumerate(findings):
+            if f.candidate and (c := reg.candidate(f.candidate)):
+                who = f"candidate:{c.key}"
+            elif f.party and (p := reg.party(f.party)):
+                who = f"party:{p.key}"
+            else:
+                other.append(i)
+                continue
+            j = best.setdefault((who, f.label, f.box), i)
+            if f.score > findings[j].score:
+                best[(who, f.label, f.box)] = i
+        return [findings[i] for i in sorted(other + list(best.values()))]
 
     def _entry_finding(self, m: TextMatch, scale: float, size: tuple[int, int] | None, hint: str | None) -> Finding:
         e = m.entry
