@@ -63,6 +63,12 @@ def test_election_on_a_date() -> None:
     reg = load_registry()
     assert reg.election_on(dt.date(2024, 10, 1)).id == "pilkada2024"  # type: ignore[union-attr]
     assert reg.election_on(dt.date(2024, 1, 1)).id in ("pilpres2024", "pileg2024")  # type: ignore[union-attr]
+    # After the February vote, the Pilkada to come (its prospective candidates: ethics), not the past vote.
+    june = reg.election_on(dt.date(2024, 6, 1))
+    assert june is not None and (june.id, june.track(dt.date(2024, 6, 1))) == ("pilkada2024", "ethics")
+    # Before anything is determined: the first to come.
+    assert reg.election_on(dt.date(2023, 6, 1)).id == "pileg2024"  # type: ignore[union-attr]
+    assert dataclasses.replace(reg, elections=()).election_on(dt.date(2024, 1, 1)) is None
 
 
 def test_new_registry_keeps_its_cache_out_of_git(tmp_path: Path) -> None:

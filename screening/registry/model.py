@@ -29,6 +29,19 @@ class Election:
     def track(self, posting_date: dt.date) -> str:
         return "ethics" if posting_date < self.determination else "discipline"
 
+    def currency(self, day: dt.date) -> tuple[int, int]:
+        """How current the election is on ``day`` (larger: more): its campaign is running; else its
+        candidates are determined and the vote is still to come; else it is still to come (the nearest
+        first); else it is past (the latest first)."""
+        determined = self.determination.toordinal()
+        if self.campaign_start and self.campaign_end and self.campaign_start <= day <= self.campaign_end:
+            return (4, determined)
+        if self.determination <= day and (self.voting is None or day <= self.voting):
+            return (3, determined)
+        if day < self.determination:
+            return (2, -determined)
+        return (1, determined)
+
 
 @dataclass(frozen=True)
 class Party:
@@ -150,18 +163,8 @@ class Registry:
         return [g for g in self.gestures if g.pose == pose and (region is None or g.region in (None, region))]
 
     def election_on(self, day: dt.date) -> Election | None:
-        """The election whose campaign holds ``day``, else the latest determined by then, else the first."""
-        running = [
-            e
-            for e in self.elections
-            if e.campaign_start and e.campaign_end and e.campaign_start <= day <= e.campaign_end
-        ]
-        if running:
-            return running[0]
-        past = sorted((e for e in self.elections if e.determination <= day), key=lambda e: e.determination)
-        if past:
-            return past[-1]
-        return min(self.elections, key=lambda e: e.determination) if self.elections else None
+        """The election most current on ``day`` (see :meth:`Election.currency`), None if there is none."""
+        return max(self.elections, key=lambda e: e.currency(day), default=None)
 
     def file_sha256(self, relative: str) -> str:
         """sha256 of a reference image: the one recorded at load time, else read now."""

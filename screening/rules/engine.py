@@ -72,22 +72,6 @@ def _election_of(finding: Finding, registry: Registry, posting_date: dt.date) ->
     return registry.election(election_id) or registry.election_on(posting_date)
 
 
-def _currency(election: Election | None, day: dt.date) -> tuple[int, int]:
-    """How current ``election`` is on ``day``, for a finding that belongs to several: its campaign is
-    running; else its candidates are determined and the vote is still to come; else it is the next to
-    come (the nearest first); else it is past (the latest first)."""
-    if election is None:
-        return (0, 0)
-    e, determined = election, election.determination.toordinal()
-    if e.campaign_start and e.campaign_end and e.campaign_start <= day <= e.campaign_end:
-        return (4, determined)
-    if e.determination <= day and (e.voting is None or day <= e.voting):
-        return (3, determined)
-    if day < e.determination:
-        return (2, -determined)
-    return (1, determined)
-
-
 class _OfAnElection(Protocol):
     @property
     def election(self) -> str: ...
@@ -97,7 +81,11 @@ _T = TypeVar("_T", bound=_OfAnElection)
 
 
 def _most_current(items: Sequence[_T], registry: Registry, day: dt.date) -> _T:
-    return max(items, key=lambda item: _currency(registry.election(item.election), day))
+    def currency(item: _T) -> tuple[int, int]:
+        election = registry.election(item.election)
+        return election.currency(day) if election else (0, 0)
+
+    return max(items, key=currency)
 
 
 def _read_on(finding: Finding, registry: Registry, day: dt.date) -> Finding:
