@@ -613,8 +613,9 @@ def registry_add_logo(
 
         # Every logo must still be found as its party in a clean view of itself (see selfcheck): a new
         # logo too like another party's can take that one's place as well as lose its own.
-        enrolled = [x for p in detector.registry.parties for x in p.logos]
-        typer.echo(f"checking that each of the {len(enrolled)} enrolled logo(s) is found as its party ...")
+        # Each image once: a logo kept for the next election is indexed (and checked) on its first entry.
+        enrolled = [ref.file for ref in detector.index.references[: detector.index.plain]]
+        typer.echo(f"checking that each of the {len(enrolled)} enrolled logo image(s) is found as its party ...")
         for warning in self_check(detector, enrolled):
             typer.echo(warning)
 
