@@ -63,15 +63,20 @@ OVERRIDES: dict[str, float] = {}  # --set key=value: try a setting without editi
 KEPT = False  # --kept: each party also enrolled, with the same images, on an entry for Pemilu 2029
 
 
+def detector_for(root: Path) -> LogoDetector:
+    """The detector with the thresholds of the shipped rules.toml (and any --set overrides)."""
+    cfg = load_rules(None).detector_config("logos")
+    cfg.pop("enabled", None)
+    cfg.update(OVERRIDES)
+    return LogoDetector(load_registry(root), LogoConfig.from_dict(cfg))
+
+
 class Detector:
-    """The detector with the thresholds of the shipped rules.toml (and any --set overrides); its
-    findings name each party by its first entry (a party enrolled for two elections is one party)."""
+    """:func:`detector_for`, whose findings name each party by its first entry (a party enrolled for two
+    elections is one party)."""
 
     def __init__(self, root: Path) -> None:
-        cfg = load_rules(None).detector_config("logos")
-        cfg.pop("enabled", None)
-        cfg.update(OVERRIDES)
-        self.logos = LogoDetector(load_registry(root), LogoConfig.from_dict(cfg))
+        self.logos = detector_for(root)
 
     def detect(self, image: LoadedImage) -> list[Finding]:
         entries = self.logos.registry.party_entries
