@@ -12,6 +12,9 @@ yield one: the false alarms party logos would raise on real photos.
 Prints: every enrolled synthetic logo image printed in one colour (dark ink on a white or a red
 shirt, white ink on a black one) and in a black-and-white photo, one per scene.
 
+Mirrored: every enrolled synthetic logo image mirrored left-right (a flag seen from behind, a selfie
+camera that mirrors), as enrolled and printed in dark ink, one per scene.
+
 Occlusion: every enrolled synthetic logo image with 0-50 % of it hidden, one per scene, by a shape in
 one colour or cut from another textured background.
 
@@ -26,7 +29,7 @@ that party at that place).
 keeps its logo), so each image is enrolled twice; a finding of either entry is its party.
 
     python scripts/eval_logos.py [--scenes 150] [--seed 2,11,23] [--logos 40] [--devset PATH] [--kept]
-                                 [--only synthetic|devset|prints|occlusion|small] [--set key=value] [-v]
+                                 [--only synthetic|devset|prints|mirrored|occlusion|small] [--set key=value] [-v]
 """
 
 from __future__ import annotations
@@ -336,6 +339,29 @@ def eval_prints(args: argparse.Namespace) -> None:
             print(f"  {name:27s} found {found}/{total}, wrong findings {wrong}")
 
 
+def eval_mirrored(args: argparse.Namespace) -> None:
+    """Each enrolled logo image seen mirrored (a flag from behind, a selfie camera that mirrors), as
+    enrolled and as printed in dark ink, one per scene (see :func:`_one_per_scene`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "reg"
+        logos = synthetic_registry(root, args.logos)
+        det = Detector(root)
+        print(f"logos seen mirrored, {args.logos} logo images, 300 px each:")
+        for name, colours in (
+            ("as enrolled", None),
+            ("dark ink on a white shirt", PRINTS["dark ink on a white shirt"]),
+        ):
+            printed = _printed(colours)
+
+            def mirrored(logo: np.ndarray, printed: Callable[[np.ndarray], np.ndarray] = printed) -> np.ndarray:
+                return np.ascontiguousarray(printed(logo)[:, ::-1])
+
+            found, total, wrong = _one_per_scene(
+                args, det, logos, np.random.default_rng(5), mirrored, lambda scene, _box: scene
+            )
+            print(f"  {name:27s} found {found}/{total}, wrong findings {wrong}")
+
+
 # Share of the logo's box hidden by an arm-like band or a person's shoulder (see gen.occlude): by a
 # shape in one colour, by a patch of texture, and one-colour prints (PRINTS) hidden by texture.
 OCCLUSIONS = (0.0, 0.2, 0.35, 0.5)
@@ -407,7 +433,7 @@ def main() -> None:
     ap.add_argument("--logos", type=int, default=40)
     ap.add_argument("--seed", default="1", help="scene seed, or several: 2,11,23 (their totals are printed too)")
     ap.add_argument("--devset", type=Path, default=DEFAULT_DEVSET)
-    ap.add_argument("--only", choices=["synthetic", "devset", "prints", "occlusion", "small"])
+    ap.add_argument("--only", choices=["synthetic", "devset", "prints", "mirrored", "occlusion", "small"])
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a [detectors.logos] value"
@@ -436,6 +462,8 @@ def main() -> None:
         eval_devset(args)
     if args.only in (None, "prints"):
         eval_prints(args)
+    if args.only in (None, "mirrored"):
+        eval_mirrored(args)
     if args.only in (None, "occlusion"):
         eval_occlusion(args)
     if args.only in (None, "small"):

@@ -9,6 +9,7 @@ per image content (sha256) and :data:`FEATURE_VERSION`.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import threading
@@ -199,6 +200,33 @@ def describe_reference(bgr: np.ndarray) -> ReferenceFeatures:
     return ReferenceFeatures(
         features, cw, ch, thumb, mask, *colour_of(thumb, mask), prints=prints, print_rows=len(features) - plain_rows
     )
+
+
+# Correlation of a logo's thumbnail with its mirror image from which it counts as mirror-symmetric.
+SYMMETRIC_NCC = 0.8
+
+
+def mirrored_features(ref: ReferenceFeatures) -> ReferenceFeatures:
+    """What verification compares with the logo seen mirrored (a flag seen from behind, a selfie camera
+    that mirrors): its thumbnail, mask and prints flipped left-right. The keypoints are left out: the
+    index holds them mirrored (see index.MIRROR)."""
+    return dataclasses.replace(
+        ref,
+        features=Features.empty(),
+        thumb=np.ascontiguousarray(ref.thumb[:, ::-1]),
+        mask=np.ascontiguousarray(ref.mask[:, ::-1]),
+        prints=tuple(np.ascontiguousarray(p[:, ::-1]) for p in ref.prints),
+    )
+
+
+def mirror_symmetric(ref: ReferenceFeatures) -> bool:
+    """Whether the logo looks the same mirrored (its mirrored view then matches it as enrolled)."""
+    gray = cv2.cvtColor(ref.thumb, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    inside = (ref.mask > 0) | (ref.mask[:, ::-1] > 0)
+    a, b = gray[inside], gray[:, ::-1][inside]
+    a, b = a - a.mean(), b - b.mean()
+    spread = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return spread == 0.0 or float((a * b).sum()) / spread >= SYMMETRIC_NCC
 
 
 def one_colour(bgr: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:

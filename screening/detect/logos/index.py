@@ -27,6 +27,16 @@ reference itself (verification tries its matches as enrolled, then pooled with t
 print); light-ink prints vote for a "swapped" reference of their own (ids offset by the number of
 enrolled images), since a print is one way or the other and chance matches of the other polarity
 must not dilute its evidence.
+
+A logo seen mirrored (a flag from behind, a selfie camera that mirrors) is found the same way: SIFT
+of a mirrored image finds the keypoints at mirrored places, with angle 180 - a and the descriptor's
+cell rows reversed and orientation bins negated (:data:`MIRROR`). The logos' forest is searched once
+more with the photo's descriptors so permuted, against "mirrored" rows: each logo's rows as enrolled,
+at mirrored places, voting for a mirrored reference of their own (ids offset by twice the number of
+enrolled images; its thumbnail and prints flipped for the appearance checks). Logos that look the
+same mirrored are left out (:func:`features.mirror_symmetric`): their mirror images match them as
+they are, and the search would only verify them twice. So are photo keypoints that look the same
+mirrored (:data:`CHIRAL_MIN`).
 """
 
 from __future__ import annotations
@@ -39,7 +49,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from screening.detect.logos.features import REF_SIDE, Features, ReferenceFeatures
+from screening.detect.logos.features import (
+    REF_SIDE,
+    Features,
+    ReferenceFeatures,
+    mirror_symmetric,
+    mirrored_features,
+)
 from screening.detect.logos.forests import kd_forest
 
 _INDEX_SEED = 20240214
@@ -48,10 +64,18 @@ _PRINT_NEIGHBOURS = 2
 SAME_POINT_RADIUS = 0.04 * REF_SIDE  # canonical pixels within which two reference keypoints are "the same point"
 # Where each descriptor value goes when light and dark swap: cell (row, col) -> (3 - row, 3 - col).
 SWAPPED = np.arange(128).reshape(4, 4, 8)[::-1, ::-1, :].reshape(-1)
+# ... and when the image is mirrored left-right (a keypoint's angle a becomes 180 - a): cell (row, col)
+# -> (3 - row, col), orientation bin o -> -o (mod 8). Measured on OpenCV's SIFT: descriptors of an
+# image's keypoints so permuted lie 0.05 from those of its mirror image (median), unpermuted 0.77.
+MIRROR = np.arange(128).reshape(4, 4, 8)[::-1, :, :][:, :, (-np.arange(8)) % 8].reshape(-1)
+# A photo keypoint whose descriptor is this close to its own mirror (an edge, a symmetric corner, the
+# ring around an emblem: about 10 % of a logo's) looks the same mirrored, so it cannot vote for a
+# logo seen mirrored: a logo ringed by a circle was verified as its own mirror image on the ring.
+CHIRAL_MIN = 0.5
 
 
 # The kinds of index rows (each has a ratio test of its own).
-AS_ENROLLED, PRINT, SWAPPED_PRINT = 0, 1, 2
+AS_ENROLLED, PRINT, SWAPPED_PRINT, MIRRORED = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -63,6 +87,7 @@ class Reference:
     file: str  # path inside the registry
     features: ReferenceFeatures
     swapped: bool = False
+    mirrored: bool = False  # the logo seen mirrored (see LogoIndex): its features mirrored, a virtual reference
     # Whose matches compete in the ratio test: a party's entries of several elections (one logo kept
     # from 2024 to 2029) must not veto each other as two parties would. Default: the party itself.
     group: str = ""
@@ -108,23 +133,32 @@ class LogoIndex:
 
     def __init__(
         self, references: list[Reference], *, trees: int = 4, checks: int = 48, neighbours: int = 4,
-        prints: bool = True, swapped: bool = True, cache_dir: Path | None = None,
+        prints: bool = True, swapped: bool = True, mirrored: bool = True, mirror_checks: int = 8,
+        cache_dir: Path | None = None,
     ) -> None:  # fmt: skip
         self.checks = checks
+        self.mirror_checks = mirror_checks  # leaf checks of the mirrored search (see the module docstring)
         self.neighbours = neighbours
-        self.plain = len(references)  # reference ids from here on are the light-ink prints
+        self.plain = len(references)  # reference ids from here on are the light-ink prints, then the mirrored
         # Rows of each kind: (features, owner reference id) per enrolled image. The light-ink rows are the
         # print rows turned half a circle; their descriptors are never stored (the photo's are turned).
-        kinds: list[list[tuple[Features, int]]] = [[], [], []]
+        # Likewise the mirrored rows are the rows as enrolled, mirrored (see the module docstring).
+        kinds: list[list[tuple[Features, int]]] = [[], [], [], []]
         for i, r in enumerate(references):
             f, n_print = r.features.features, r.features.print_rows
             cut = len(f) - n_print
-            kinds[AS_ENROLLED].append((_rows(f, 0, cut), i))
+            enrolled = _rows(f, 0, cut)
+            kinds[AS_ENROLLED].append((enrolled, i))
             printed = _rows(f, cut, len(f))
             kinds[PRINT].append((printed, i))  # same polarity, same reference: see the module docstring
             turned = Features(printed.xy, printed.size, np.mod(printed.angle + 180.0, 360.0), printed.desc)
             kinds[SWAPPED_PRINT].append((turned, self.plain + i))
+            flipped_xy = np.column_stack([r.features.width - 1 - enrolled.xy[:, 0], enrolled.xy[:, 1]])
+            flipped = Features(flipped_xy.astype(np.float32), enrolled.size, np.mod(180.0 - enrolled.angle, 360.0),
+                               enrolled.desc)  # fmt: skip
+            kinds[MIRRORED].append((flipped, 2 * self.plain + i))
         used = [AS_ENROLLED] + ([PRINT] + ([SWAPPED_PRINT] if swapped else []) if prints else [])
+        used += [MIRRORED] if mirrored else []
         blocks = [(block, k) for k in used for block in kinds[k]]
         where = Features.join([Features(f.xy, f.size, f.angle, f.desc[:, :0]) for (f, _), _ in blocks])
         self.xy, self.size, self.angle = where.xy, where.size, where.angle
@@ -137,7 +171,7 @@ class LogoIndex:
         self.ref = np.repeat(np.array([i for (_, i), _ in blocks], np.int32), counts)
         self.kind = np.repeat(np.array([k for _, k in blocks], np.int8), counts)
         party_code = {p: i for i, p in enumerate(sorted({r.group or r.party for r in references}))}
-        self.party = np.array([party_code[r.group or r.party] for r in references] * 2, np.int32)[self.ref]
+        self.party = np.array([party_code[r.group or r.party] for r in references] * 3, np.int32)[self.ref]
         # (first row, rows) of each kind. The logos as enrolled are searched in a forest of their own, the
         # prints in another, once as they are and once with the photo's cells turned.
         self._spans = {
@@ -145,7 +179,7 @@ class LogoIndex:
             for k in used
             if np.any(self.kind == k)
         }
-        searched = [f.desc for (f, _), k in blocks if k != SWAPPED_PRINT]
+        searched = [f.desc for (f, _), k in blocks if k not in (SWAPPED_PRINT, MIRRORED)]
         # Stacked straight into one new array: a fresh process pays a page fault per 4 kB it first
         # writes (an extra 57 MB copy at 40 logos made building the detector take up to 216 ms, not 76).
         self.desc = np.concatenate(searched, dtype=np.float32) if searched else np.zeros((0, 128), np.float32)
@@ -155,7 +189,16 @@ class LogoIndex:
             dataclasses.replace(r, features=dataclasses.replace(r.features, features=Features.empty()))
             for r in references
         ]
-        self.references = bare + [dataclasses.replace(r, swapped=True) for r in bare]
+        self.references = (
+            bare
+            + [dataclasses.replace(r, swapped=True) for r in bare]
+            + [dataclasses.replace(r, mirrored=True, features=mirrored_features(r.features)) for r in bare]
+        )
+        # A logo that looks the same mirrored is found in a mirrored photo as it is: its mirrored matches
+        # would only verify it twice.
+        self.mirror_distinct = np.array(
+            [False] * (2 * self.plain) + [not mirror_symmetric(r.features) for r in bare], bool
+        )
         self._trees = trees
         self._cache_dir = cache_dir  # where built forests are kept between processes (see forests.py)
         # One forest per kind, built on first use and shared by every thread (see _forests).
@@ -172,6 +215,8 @@ class LogoIndex:
         shift = 0
         if self.kind[start] == SWAPPED_PRINT:
             shift = self._spans[SWAPPED_PRINT][0] - self._spans[PRINT][0]
+        elif self.kind[start] == MIRRORED:
+            shift = self._spans[MIRRORED][0] - self._spans[AS_ENROLLED][0]
         return self.desc[start - shift : stop - shift]
 
     def _forests(self) -> list[tuple[int, cv2.flann.Index]]:
@@ -214,10 +259,12 @@ class LogoIndex:
         if len(self):
             self._forests()
 
-    def query(self, photo: Features, ratio: float, print_ratio: float | None = None) -> Matches:
+    def query(
+        self, photo: Features, ratio: float, print_ratio: float | None = None, mirror_ratio: float | None = None
+    ) -> Matches:
         """Match photo descriptors against every reference at once and keep distinctive matches, one
         ratio test per kind of row (see the module docstring); ``print_ratio`` (default ``ratio``) is
-        the cut for the print rows."""
+        the cut for the print rows, ``mirror_ratio`` (default ``ratio``) for the mirrored search."""
         if len(photo) == 0 or len(self) < 2:
             return Matches.empty()
         parts = []
@@ -226,16 +273,24 @@ class LogoIndex:
             searches = [(photo.desc, start)]
             if kind == PRINT and SWAPPED_PRINT in self._spans:
                 searches.append((np.ascontiguousarray(photo.desc[:, SWAPPED]), self._spans[SWAPPED_PRINT][0]))
+            if kind == AS_ENROLLED and MIRRORED in self._spans and self.mirror_distinct.any():
+                searches.append((np.ascontiguousarray(photo.desc[:, MIRROR]), self._spans[MIRRORED][0]))
+                chiral = np.linalg.norm(photo.desc - photo.desc[:, MIRROR], axis=1) >= CHIRAL_MIN
             n = self._spans[kind][1]
             k = min(self.neighbours * (1 if kind == AS_ENROLLED else _PRINT_NEIGHBOURS), n)
             cut = ratio if kind == AS_ENROLLED or print_ratio is None else print_ratio
             for desc, offset in searches:
-                idx, dist = forest.knnSearch(desc, k, params={"checks": self.checks})
+                checks = self.mirror_checks if self.kind[offset] == MIRRORED else self.checks
+                idx, dist = forest.knnSearch(desc, k, params={"checks": checks})
                 idx = idx.astype(np.int64)
                 valid = idx >= 0
                 idx = np.where(valid, idx + offset, 0)
                 d = np.sqrt(np.maximum(dist.astype(np.float32), 0.0))
-                parts.append(self._distinctive(idx, valid, d, cut))
+                mirrored = self.kind[offset] == MIRRORED
+                found = self._distinctive(idx, valid, d, mirror_ratio if mirrored and mirror_ratio else cut)
+                if mirrored:
+                    found = found.where(self.mirror_distinct[found.ref] & chiral[found.q])
+                parts.append(found)
         return Matches.join(parts)
 
     def rival_distance(self, desc: np.ndarray, party: int, k: int = 8) -> np.ndarray:

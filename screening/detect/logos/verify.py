@@ -44,7 +44,16 @@ from screening.detect.logos.appearance import (
     warped_back,
 )
 from screening.detect.logos.features import Features, ReferenceFeatures, gradients
-from screening.detect.logos.index import AS_ENROLLED, PRINT, SWAPPED, SWAPPED_PRINT, LogoIndex, Matches
+from screening.detect.logos.index import (
+    AS_ENROLLED,
+    MIRROR,
+    MIRRORED,
+    PRINT,
+    SWAPPED,
+    SWAPPED_PRINT,
+    LogoIndex,
+    Matches,
+)
 from screening.detect.logos.poses import Votes, hough, inside_quad
 
 
@@ -165,7 +174,7 @@ def find_instances(
             continue
         # The logo as enrolled is verified on its own matches, with the colour check; a dark-ink print of
         # it on those and its prints' matches, with the print's looks (see the index's docstring).
-        own = sel[kind[sel] == AS_ENROLLED]
+        own = sel[(kind[sel] == AS_ENROLLED) | (kind[sel] == MIRRORED)]  # a mirrored reference's are mirrored
         found += _instances_of(index, ref_id, matches, own, photo, colour, cfg, printed=False)
         if len(sel) - len(own) >= cfg.min_distinctive:  # as many print matches as a candidate needs
             found += _instances_of(index, ref_id, matches, sel, photo, colour, cfg, printed=True)
@@ -534,7 +543,7 @@ def guided(
     if len(inside) == 0:
         return empty
     if not printed:
-        kinds = [AS_ENROLLED]
+        kinds = [MIRRORED if index.references[ref_id].mirrored else AS_ENROLLED]
     elif index.references[ref_id].swapped:
         kinds = [SWAPPED_PRINT]
     else:
@@ -599,6 +608,8 @@ def _guided_rows(
     desc = photo.desc[inside[pi]]
     if index.kind[start] == SWAPPED_PRINT:  # light ink: the photo's descriptor cells turned (see index)
         desc = desc[:, SWAPPED]
+    elif index.kind[start] == MIRRORED:  # the logo mirrored: the photo's descriptors mirrored (see index)
+        desc = desc[:, MIRROR]
     dist = np.linalg.norm(desc - index.descriptors(start, stop)[ri], axis=1)
     keep = dist < cfg.guided_max_distance
     return pi[keep], start + ri[keep], dist[keep]
