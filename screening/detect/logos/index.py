@@ -270,26 +270,33 @@ class LogoIndex:
         parts = []
         for start, forest in self._forests():
             kind = self.kind[start]
-            searches = [(photo.desc, start)]
+            # (descriptors, first row of the kind searched, which photo keypoints they are: None for all)
+            searches: list[tuple[np.ndarray, int, np.ndarray | None]] = [(photo.desc, start, None)]
             if kind == PRINT and SWAPPED_PRINT in self._spans:
-                searches.append((np.ascontiguousarray(photo.desc[:, SWAPPED]), self._spans[SWAPPED_PRINT][0]))
+                turned = np.ascontiguousarray(photo.desc[:, SWAPPED])
+                searches.append((turned, self._spans[SWAPPED_PRINT][0], None))
             if kind == AS_ENROLLED and MIRRORED in self._spans and self.mirror_distinct.any():
-                searches.append((np.ascontiguousarray(photo.desc[:, MIRROR]), self._spans[MIRRORED][0]))
-                chiral = np.linalg.norm(photo.desc - photo.desc[:, MIRROR], axis=1) >= CHIRAL_MIN
+                flipped = photo.desc[:, MIRROR]
+                chiral = np.nonzero(np.linalg.norm(photo.desc - flipped, axis=1) >= CHIRAL_MIN)[0]
+                searches.append((np.ascontiguousarray(flipped[chiral]), self._spans[MIRRORED][0], chiral))
             n = self._spans[kind][1]
             k = min(self.neighbours * (1 if kind == AS_ENROLLED else _PRINT_NEIGHBOURS), n)
             cut = ratio if kind == AS_ENROLLED or print_ratio is None else print_ratio
-            for desc, offset in searches:
-                checks = self.mirror_checks if self.kind[offset] == MIRRORED else self.checks
+            for desc, offset, which in searches:
+                if len(desc) == 0:
+                    continue
+                mirrored = self.kind[offset] == MIRRORED
+                checks = self.mirror_checks if mirrored else self.checks
                 idx, dist = forest.knnSearch(desc, k, params={"checks": checks})
                 idx = idx.astype(np.int64)
                 valid = idx >= 0
                 idx = np.where(valid, idx + offset, 0)
                 d = np.sqrt(np.maximum(dist.astype(np.float32), 0.0))
-                mirrored = self.kind[offset] == MIRRORED
                 found = self._distinctive(idx, valid, d, mirror_ratio if mirrored and mirror_ratio else cut)
+                if which is not None:
+                    found = Matches(which[found.q].astype(np.int32), found.r, found.ref, found.ratio)
                 if mirrored:
-                    found = found.where(self.mirror_distinct[found.ref] & chiral[found.q])
+                    found = found.where(self.mirror_distinct[found.ref])
                 parts.append(found)
         return Matches.join(parts)
 
