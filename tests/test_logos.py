@@ -940,3 +940,23 @@ def test_logo_seen_mirrored_is_found(tmp_path: Path, detector: LogoDetector) -> 
     scene = _background(11)
     _place(scene, logos["pkb"], where)
     assert [(f.party, f.detail["mirrored"]) for f in _detect(mirrored, _jpeg(scene))] == [("pkb", False)]
+
+
+def test_print_seen_mirrored_is_found_as_a_print(tmp_path: Path, detector: LogoDetector) -> None:
+    """A party shirt printed in one ink, in a mirror selfie: the mirrored search covers the logo's prints
+    too (their rows at mirrored places), and the finding says both what it is and how it was seen."""
+    logos = {p: gen.make_logo(p, text) for p, text in (("buruh", "BURUH"), ("pkb", "PKB"), ("pdip", "PDI-P"))}
+    init_registry(tmp_path)
+    for party, logo in logos.items():
+        cv2.imwrite(str(tmp_path / f"{party}.png"), gen.reference_image(logo))
+        add_logo(tmp_path, party, [tmp_path / f"{party}.png"])
+    mirrored = LogoDetector(load_registry(tmp_path), detector.config)
+    unmirrored = LogoDetector(mirrored.registry, dataclasses.replace(detector.config, mirrored=False))
+    scene = _background(11)
+    shirt = gen.one_colour_print(logos["buruh"], (25, 25, 25), (225, 230, 235))
+    box = _place(scene, np.ascontiguousarray(shirt[:, ::-1]), [(300, 180), (560, 210), (545, 470), (305, 440)])
+    photo = _jpeg(scene)
+    found = _detect(mirrored, photo)
+    assert [(f.party, f.detail["mirrored"], f.detail["one_colour_print"]) for f in found] == [("buruh", True, True)]
+    assert _centre_in(found[0], box)
+    assert _detect(unmirrored, photo) == []  # seen as it is, nothing of it matches well enough

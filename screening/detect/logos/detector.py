@@ -31,7 +31,7 @@ from screening.detect.base import reject_unknown
 from screening.detect.logos.appearance import ColourView
 from screening.detect.logos.dense import verify_densely
 from screening.detect.logos.features import Features, extract
-from screening.detect.logos.index import AS_ENROLLED, MIRRORED, LogoIndex, Matches, Reference
+from screening.detect.logos.index import AS_ENROLLED, PRINT, SWAPPED_PRINT, LogoIndex, Matches, Reference
 from screening.detect.logos.poses import Hypothesis, hypotheses
 from screening.detect.logos.verify import Instance, VerifyConfig, candidate_references, find_instances, suppress
 from screening.findings import Box, Finding, FindingKind
@@ -181,7 +181,7 @@ class LogoDetector:
         # instead of 26 on 30 synthetic scenes); a small mirrored logo is left to dense verification.
         kind = self.index.kind[matches.r]
         enrolled = matches.where(kind == AS_ENROLLED)
-        prints = matches.where((kind != AS_ENROLLED) & (kind != MIRRORED))
+        prints = matches.where((kind == PRINT) | (kind == SWAPPED_PRINT))
         windows = self._zoom_windows(enrolled, prints, photo, found, factor, image.bgr.shape[:2])
         for closer in self._map(lambda window: self._window(image, window, factor, enrolled, photo, colour), windows):
             found += closer

@@ -33,7 +33,11 @@ of a mirrored image finds the keypoints at mirrored places, with angle 180 - a a
 cell rows reversed and orientation bins negated (:data:`MIRROR`). The logos' forest is searched once
 more with the photo's descriptors so permuted, against "mirrored" rows: each logo's rows as enrolled,
 at mirrored places, voting for a mirrored reference of their own (ids offset by twice the number of
-enrolled images; its thumbnail and prints flipped for the appearance checks). Logos that look the
+enrolled images; its thumbnail and prints flipped for the appearance checks). The prints' forest is
+searched so too, against the dark-ink print rows at mirrored places ("mirrored print" rows, voting
+for the same mirrored reference, which verification then tries as a print): a party shirt in a
+mirror selfie. Light-ink prints seen mirrored are not searched (a third pass over the prints' forest
+for the rarest case). Logos that look the
 same mirrored are left out (:func:`features.mirror_symmetric`): their mirror images match them as
 they are, and the search would only verify them twice. So are photo keypoints that look the same
 mirrored (:data:`CHIRAL_MIN`).
@@ -75,7 +79,7 @@ CHIRAL_MIN = 0.5
 
 
 # The kinds of index rows (each has a ratio test of its own).
-AS_ENROLLED, PRINT, SWAPPED_PRINT, MIRRORED = 0, 1, 2, 3
+AS_ENROLLED, PRINT, SWAPPED_PRINT, MIRRORED, MIRRORED_PRINT = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ class LogoIndex:
         # Rows of each kind: (features, owner reference id) per enrolled image. The light-ink rows are the
         # print rows turned half a circle; their descriptors are never stored (the photo's are turned).
         # Likewise the mirrored rows are the rows as enrolled, mirrored (see the module docstring).
-        kinds: list[list[tuple[Features, int]]] = [[], [], [], []]
+        kinds: list[list[tuple[Features, int]]] = [[], [], [], [], []]
         for i, r in enumerate(references):
             f, n_print = r.features.features, r.features.print_rows
             cut = len(f) - n_print
@@ -153,12 +157,10 @@ class LogoIndex:
             kinds[PRINT].append((printed, i))  # same polarity, same reference: see the module docstring
             turned = Features(printed.xy, printed.size, np.mod(printed.angle + 180.0, 360.0), printed.desc)
             kinds[SWAPPED_PRINT].append((turned, self.plain + i))
-            flipped_xy = np.column_stack([r.features.width - 1 - enrolled.xy[:, 0], enrolled.xy[:, 1]])
-            flipped = Features(flipped_xy.astype(np.float32), enrolled.size, np.mod(180.0 - enrolled.angle, 360.0),
-                               enrolled.desc)  # fmt: skip
-            kinds[MIRRORED].append((flipped, 2 * self.plain + i))
+            kinds[MIRRORED].append((_mirrored(enrolled, r.features.width), 2 * self.plain + i))
+            kinds[MIRRORED_PRINT].append((_mirrored(printed, r.features.width), 2 * self.plain + i))
         used = [AS_ENROLLED] + ([PRINT] + ([SWAPPED_PRINT] if swapped else []) if prints else [])
-        used += [MIRRORED] if mirrored else []
+        used += ([MIRRORED] + ([MIRRORED_PRINT] if prints else [])) if mirrored else []
         blocks = [(block, k) for k in used for block in kinds[k]]
         where = Features.join([Features(f.xy, f.size, f.angle, f.desc[:, :0]) for (f, _), _ in blocks])
         self.xy, self.size, self.angle = where.xy, where.size, where.angle
@@ -179,7 +181,7 @@ class LogoIndex:
             for k in used
             if np.any(self.kind == k)
         }
-        searched = [f.desc for (f, _), k in blocks if k not in (SWAPPED_PRINT, MIRRORED)]
+        searched = [f.desc for (f, _), k in blocks if k in (AS_ENROLLED, PRINT)]
         # Stacked straight into one new array: a fresh process pays a page fault per 4 kB it first
         # writes (an extra 57 MB copy at 40 logos made building the detector take up to 216 ms, not 76).
         self.desc = np.concatenate(searched, dtype=np.float32) if searched else np.zeros((0, 128), np.float32)
@@ -212,11 +214,8 @@ class LogoIndex:
     def descriptors(self, start: int, stop: int) -> np.ndarray:
         """The descriptors of rows ``start:stop`` of one kind. A light-ink print row has none of its
         own: it is its dark-ink row, searched with the photo's descriptors turned (see :data:`SWAPPED`)."""
-        shift = 0
-        if self.kind[start] == SWAPPED_PRINT:
-            shift = self._spans[SWAPPED_PRINT][0] - self._spans[PRINT][0]
-        elif self.kind[start] == MIRRORED:
-            shift = self._spans[MIRRORED][0] - self._spans[AS_ENROLLED][0]
+        kind = int(self.kind[start])
+        shift = self._spans[kind][0] - self._spans[_STORED[kind]][0]
         return self.desc[start - shift : stop - shift]
 
     def _forests(self) -> list[tuple[int, cv2.flann.Index]]:
@@ -268,6 +267,7 @@ class LogoIndex:
         if len(photo) == 0 or len(self) < 2:
             return Matches.empty()
         parts = []
+        mirror: tuple[np.ndarray, np.ndarray] | None = None  # the chiral photo keypoints, mirrored descriptors
         for start, forest in self._forests():
             kind = self.kind[start]
             # (descriptors, first row of the kind searched, which photo keypoints they are: None for all)
@@ -275,24 +275,28 @@ class LogoIndex:
             if kind == PRINT and SWAPPED_PRINT in self._spans:
                 turned = np.ascontiguousarray(photo.desc[:, SWAPPED])
                 searches.append((turned, self._spans[SWAPPED_PRINT][0], None))
-            if kind == AS_ENROLLED and MIRRORED in self._spans and self.mirror_distinct.any():
-                flipped = photo.desc[:, MIRROR]
-                chiral = np.nonzero(np.linalg.norm(photo.desc - flipped, axis=1) >= CHIRAL_MIN)[0]
-                searches.append((np.ascontiguousarray(flipped[chiral]), self._spans[MIRRORED][0], chiral))
+            seen_mirrored = MIRRORED if kind == AS_ENROLLED else MIRRORED_PRINT
+            if seen_mirrored in self._spans and self.mirror_distinct.any():
+                if mirror is None:
+                    flipped = photo.desc[:, MIRROR]
+                    chiral = np.nonzero(np.linalg.norm(photo.desc - flipped, axis=1) >= CHIRAL_MIN)[0]
+                    mirror = (np.ascontiguousarray(flipped[chiral]), chiral)
+                searches.append((mirror[0], self._spans[seen_mirrored][0], mirror[1]))
             n = self._spans[kind][1]
             k = min(self.neighbours * (1 if kind == AS_ENROLLED else _PRINT_NEIGHBOURS), n)
             cut = ratio if kind == AS_ENROLLED or print_ratio is None else print_ratio
             for desc, offset, which in searches:
                 if len(desc) == 0:
                     continue
-                mirrored = self.kind[offset] == MIRRORED
+                mirrored = self.kind[offset] in (MIRRORED, MIRRORED_PRINT)
                 checks = self.mirror_checks if mirrored else self.checks
                 idx, dist = forest.knnSearch(desc, k, params={"checks": checks})
                 idx = idx.astype(np.int64)
                 valid = idx >= 0
                 idx = np.where(valid, idx + offset, 0)
                 d = np.sqrt(np.maximum(dist.astype(np.float32), 0.0))
-                found = self._distinctive(idx, valid, d, mirror_ratio if mirrored and mirror_ratio else cut)
+                # A mirrored print keeps the stricter of the two cuts: it is both a print and mirrored.
+                found = self._distinctive(idx, valid, d, min(cut, mirror_ratio) if mirrored and mirror_ratio else cut)
                 if which is not None:
                     found = Matches(which[found.q].astype(np.int32), found.r, found.ref, found.ratio)
                 if mirrored:
@@ -353,6 +357,17 @@ class LogoIndex:
         q = np.concatenate(qs).astype(np.int32)
         r = np.concatenate(rs).astype(np.int32)
         return Matches(q, r, self.ref[r].astype(np.int32), np.concatenate(ratios).astype(np.float32))
+
+
+# The kind whose stored descriptors each kind's rows search (the others have none of their own).
+_STORED = {AS_ENROLLED: AS_ENROLLED, PRINT: PRINT, SWAPPED_PRINT: PRINT, MIRRORED: AS_ENROLLED, MIRRORED_PRINT: PRINT}
+
+
+def _mirrored(f: Features, width: int) -> Features:
+    """Rows ``f`` of a logo ``width`` canonical pixels wide, at their places in its mirror image (their
+    descriptors unchanged: the photo's are mirrored instead, see :data:`MIRROR`)."""
+    xy = np.column_stack([width - 1 - f.xy[:, 0], f.xy[:, 1]]).astype(np.float32)
+    return Features(xy, f.size, np.mod(180.0 - f.angle, 360.0), f.desc)
 
 
 def _rows(f: Features, start: int, stop: int) -> Features:

@@ -48,6 +48,7 @@ from screening.detect.logos.index import (
     AS_ENROLLED,
     MIRROR,
     MIRRORED,
+    MIRRORED_PRINT,
     PRINT,
     SWAPPED,
     SWAPPED_PRINT,
@@ -542,12 +543,13 @@ def guided(
     inside = np.nonzero(inside_quad(quad, photo.xy.astype(np.float64)))[0]
     if len(inside) == 0:
         return empty
-    if not printed:
-        kinds = [MIRRORED if index.references[ref_id].mirrored else AS_ENROLLED]
-    elif index.references[ref_id].swapped:
+    mirrored = index.references[ref_id].mirrored
+    if index.references[ref_id].swapped:
         kinds = [SWAPPED_PRINT]
+    elif mirrored:
+        kinds = [MIRRORED, MIRRORED_PRINT] if printed else [MIRRORED]
     else:
-        kinds = [AS_ENROLLED, PRINT]
+        kinds = [AS_ENROLLED, PRINT] if printed else [AS_ENROLLED]
     spans = [index.rows[(ref_id, kind)] for kind in kinds if (ref_id, kind) in index.rows]
     found = [f for f in (_guided_rows(index, span, hmat, inside, photo, thr, cfg) for span in spans) if f is not None]
     if not found:
@@ -564,7 +566,9 @@ def guided(
     if printed and len(q):
         # No colour tells a print from another party's print of like shape (two emblems in a disc above
         # a name print much alike): each match must be closer than any other party's descriptor.
-        keep = dist < cfg.guided_rival_ratio * index.rival_distance(photo.desc[q], int(index.party[ri[0]]))
+        # (Seen mirrored, the photo's descriptors are compared mirrored, with the others' as they are.)
+        desc = photo.desc[q][:, MIRROR] if mirrored else photo.desc[q]
+        keep = dist < cfg.guided_rival_ratio * index.rival_distance(desc, int(index.party[ri[0]]))
         q, ri = q[keep], ri[keep]
     return (
         index.xy[ri].astype(np.float64),
@@ -608,7 +612,7 @@ def _guided_rows(
     desc = photo.desc[inside[pi]]
     if index.kind[start] == SWAPPED_PRINT:  # light ink: the photo's descriptor cells turned (see index)
         desc = desc[:, SWAPPED]
-    elif index.kind[start] == MIRRORED:  # the logo mirrored: the photo's descriptors mirrored (see index)
+    elif index.kind[start] in (MIRRORED, MIRRORED_PRINT):  # the logo mirrored: the photo's descriptors mirrored
         desc = desc[:, MIRROR]
     dist = np.linalg.norm(desc - index.descriptors(start, stop)[ri], axis=1)
     keep = dist < cfg.guided_max_distance
