@@ -915,6 +915,19 @@ def test_mirroring_permutes_the_descriptor_cells_and_bins() -> None:
     assert np.median(mirrored) < 0.1 and np.median(plain) > 0.4
 
 
+def _with_and_without_mirrored_search(
+    root: Path, logos: dict[str, np.ndarray], config: LogoConfig
+) -> tuple[LogoDetector, LogoDetector]:
+    """Detectors of a registry at ``root`` with ``logos`` enrolled, one per party: with and without the
+    mirrored search."""
+    init_registry(root)
+    for party, logo in logos.items():
+        cv2.imwrite(str(root / f"{party}.png"), gen.reference_image(logo))
+        add_logo(root, party, [root / f"{party}.png"])
+    mirrored = LogoDetector(load_registry(root), config)
+    return mirrored, LogoDetector(mirrored.registry, dataclasses.replace(config, mirrored=False))
+
+
 def test_logo_seen_mirrored_is_found(tmp_path: Path, detector: LogoDetector) -> None:
     """A flag seen from behind, or a selfie camera that mirrors: the mirror image of a logo that is not
     symmetric is found as its party through the mirrored search; a nearly symmetric one is found as it
@@ -922,12 +935,7 @@ def test_logo_seen_mirrored_is_found(tmp_path: Path, detector: LogoDetector) -> 
     from screening.detect.logos.features import mirror_symmetric
 
     logos = {"pkb": gen.make_logo("pkb", "PKB"), "pdip": gen.make_logo("pdip", "PDI-P")}
-    init_registry(tmp_path)
-    for party, logo in logos.items():
-        cv2.imwrite(str(tmp_path / f"{party}.png"), gen.reference_image(logo))
-        add_logo(tmp_path, party, [tmp_path / f"{party}.png"])
-    mirrored = LogoDetector(load_registry(tmp_path), detector.config)
-    unmirrored = LogoDetector(mirrored.registry, dataclasses.replace(detector.config, mirrored=False))
+    mirrored, unmirrored = _with_and_without_mirrored_search(tmp_path, logos, detector.config)
     symmetric = {r.party: mirror_symmetric(r.features) for r in mirrored.index.references[: mirrored.index.plain]}
     assert symmetric == {"pkb": False, "pdip": True}  # PDI-P's square frame and star outweigh its name
     where = [(300, 180), (560, 210), (545, 470), (305, 440)]
@@ -946,12 +954,7 @@ def test_print_seen_mirrored_is_found_as_a_print(tmp_path: Path, detector: LogoD
     """A party shirt printed in one ink, in a mirror selfie: the mirrored search covers the logo's prints
     too (their rows at mirrored places), and the finding says both what it is and how it was seen."""
     logos = {p: gen.make_logo(p, text) for p, text in (("buruh", "BURUH"), ("pkb", "PKB"), ("pdip", "PDI-P"))}
-    init_registry(tmp_path)
-    for party, logo in logos.items():
-        cv2.imwrite(str(tmp_path / f"{party}.png"), gen.reference_image(logo))
-        add_logo(tmp_path, party, [tmp_path / f"{party}.png"])
-    mirrored = LogoDetector(load_registry(tmp_path), detector.config)
-    unmirrored = LogoDetector(mirrored.registry, dataclasses.replace(detector.config, mirrored=False))
+    mirrored, unmirrored = _with_and_without_mirrored_search(tmp_path, logos, detector.config)
     scene = _background(11)
     shirt = gen.one_colour_print(logos["buruh"], (25, 25, 25), (225, 230, 235))
     box = _place(scene, np.ascontiguousarray(shirt[:, ::-1]), [(300, 180), (560, 210), (545, 470), (305, 440)])
