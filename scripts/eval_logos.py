@@ -350,6 +350,7 @@ def eval_mirrored(args: argparse.Namespace) -> None:
         for name, colours in (
             ("as enrolled", None),
             ("dark ink on a white shirt", PRINTS["dark ink on a white shirt"]),
+            ("white ink on a black shirt", PRINTS["white ink on a black shirt"]),
         ):
             printed = _printed(colours)
 

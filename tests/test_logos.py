@@ -17,7 +17,7 @@ import pytest
 from screening.detect.logos.appearance import ColourView, absent_share, foreign_share
 from screening.detect.logos.detector import LogoConfig, LogoDetector, StageTimes
 from screening.detect.logos.features import Features, describe_reference, extract
-from screening.detect.logos.index import AS_ENROLLED, MIRROR, SWAPPED
+from screening.detect.logos.index import AS_ENROLLED, MIRRORED, MIRRORED_SWAPPED_PRINT, SEARCHED, SWAPPED
 from screening.detect.logos.verify import (
     Measures,
     VerifyConfig,
@@ -895,22 +895,27 @@ def test_guided_fit_whose_rest_shows_the_backdrop_is_refused() -> None:
     assert not accept_guided(dataclasses.replace(m, absent=absent_share(ref, letter_alone, seen)), cfg)
 
 
-def test_mirroring_permutes_the_descriptor_cells_and_bins() -> None:
+@pytest.mark.parametrize("swapped", [False, True])
+def test_mirroring_permutes_the_descriptor_cells_and_bins(swapped: bool) -> None:
     """What the mirrored search rests on: SIFT of the image mirrored left-right finds the same keypoints
     at mirrored places with angle 180 - a, and their descriptors are the originals' with the cell rows
-    reversed and the orientation bins negated (index.MIRROR)."""
+    reversed and the orientation bins negated (index.MIRROR). Mirrored and light-dark swapped (a light-ink
+    print in a mirror selfie), the angle is -a and the permutation that of its kind of rows."""
     gray = cv2.cvtColor(gen.reference_image(gen.make_logo("pkb", "PKB")), cv2.COLOR_BGR2GRAY)
-    a, b = extract(gray), extract(np.ascontiguousarray(gray[:, ::-1]))
+    seen = np.ascontiguousarray(gray[:, ::-1])
+    a, b = extract(gray), extract(255 - seen if swapped else seen)
     assert len(a) > 50
     bxy = np.column_stack([gray.shape[1] - 1 - b.xy[:, 0], b.xy[:, 1]])
-    turn = np.abs(np.mod(b.angle[None] - (180.0 - a.angle[:, None]), 360.0))
+    turn = np.abs(np.mod(b.angle[None] - ((0.0 if swapped else 180.0) - a.angle[:, None]), 360.0))
     turn = np.minimum(turn, 360.0 - turn)
     # OpenCV reports keypoints about a quarter pixel right of where they are: mirrored, half a pixel.
     gap = np.linalg.norm(a.xy[:, None] - bxy[None], axis=2) + turn
     twin = gap.argmin(axis=1)
     same = gap[np.arange(len(a)), twin] < 1.0
     assert same.sum() > 40
-    mirrored = np.linalg.norm(a.desc[same][:, MIRROR] - b.desc[twin[same]], axis=1)
+    permutation = SEARCHED[MIRRORED_SWAPPED_PRINT if swapped else MIRRORED][1]
+    # The index permutes the photo's descriptors (b) to meet the logo's (a).
+    mirrored = np.linalg.norm(b.desc[twin[same]][:, permutation] - a.desc[same], axis=1)
     plain = np.linalg.norm(a.desc[same] - b.desc[twin[same]], axis=1)
     assert np.median(mirrored) < 0.1 and np.median(plain) > 0.4
 
@@ -952,14 +957,19 @@ def test_logo_seen_mirrored_is_found(tmp_path: Path, detector: LogoDetector) -> 
 
 def test_print_seen_mirrored_is_found_as_a_print(tmp_path: Path, detector: LogoDetector) -> None:
     """A party shirt printed in one ink, in a mirror selfie: the mirrored search covers the logo's prints
-    too (their rows at mirrored places), and the finding says both what it is and how it was seen."""
+    too (their rows at mirrored places), dark ink on light cloth and light ink on dark, and the finding
+    says both what it is and how it was seen."""
     logos = {p: gen.make_logo(p, text) for p, text in (("buruh", "BURUH"), ("pkb", "PKB"), ("pdip", "PDI-P"))}
     mirrored, unmirrored = _with_and_without_mirrored_search(tmp_path, logos, detector.config)
-    scene = _background(11)
-    shirt = gen.one_colour_print(logos["buruh"], (25, 25, 25), (225, 230, 235))
-    box = _place(scene, np.ascontiguousarray(shirt[:, ::-1]), [(300, 180), (560, 210), (545, 470), (305, 440)])
-    photo = _jpeg(scene)
-    found = _detect(mirrored, photo)
-    assert [(f.party, f.detail["mirrored"], f.detail["one_colour_print"]) for f in found] == [("buruh", True, True)]
-    assert _centre_in(found[0], box)
-    assert _detect(unmirrored, photo) == []  # seen as it is, nothing of it matches well enough
+    for ink, cloth in (((25, 25, 25), (225, 230, 235)), ((245, 245, 245), (35, 35, 35))):
+        scene = _background(11)
+        shirt = gen.one_colour_print(logos["buruh"], ink, cloth)
+        box = _place(scene, np.ascontiguousarray(shirt[:, ::-1]), [(300, 180), (560, 210), (545, 470), (305, 440)])
+        photo = _jpeg(scene)
+        found = _detect(mirrored, photo)
+        light = ink[0] > cloth[0]
+        how = [
+            (f.party, f.detail["mirrored"], f.detail["one_colour_print"], f.detail["light_dark_swapped"]) for f in found
+        ]
+        assert how == [("buruh", True, True, light)] and _centre_in(found[0], box)
+        assert _detect(unmirrored, photo) == []  # seen as it is, nothing of it matches well enough

@@ -316,7 +316,7 @@ class LogoDetector:
         photos (see :meth:`_zoom_windows`) but cost ~1 ms each here."""
         cfg = self.config
         plain = self.index.plain  # as enrolled, mirrored and dark-ink prints (not light-ink prints)
-        own = matches.where((matches.ref < plain) | (matches.ref >= 2 * plain))
+        own = matches.where((matches.ref < plain) | ((matches.ref >= 2 * plain) & (matches.ref < 3 * plain)))
         hyps = hypotheses(
             self.index, own, photo, min_votes=cfg.zoom_min_matches, max_ratio=cfg.zoom_ratio,
             max_size=cfg.zoom_target * factor, explained=found,

@@ -34,10 +34,11 @@ cell rows reversed and orientation bins negated (:data:`MIRROR`). The logos' for
 more with the photo's descriptors so permuted, against "mirrored" rows: each logo's rows as enrolled,
 at mirrored places, voting for a mirrored reference of their own (ids offset by twice the number of
 enrolled images; its thumbnail and prints flipped for the appearance checks). The prints' forest is
-searched so too, against the dark-ink print rows at mirrored places ("mirrored print" rows, voting
-for the same mirrored reference, which verification then tries as a print): a party shirt in a
-mirror selfie. Light-ink prints seen mirrored are not searched (a third pass over the prints' forest
-for the rarest case). Logos that look the
+searched so too, against the dark-ink print rows at mirrored places (voting for the same mirrored
+reference, which verification then tries as a print) and against the light-ink rows at mirrored
+places (voting for a mirrored light-ink reference): a party shirt in a mirror selfie. Mirroring and
+swapping light and dark permute different coordinates of the descriptor, so one permutation of the
+photo's descriptors serves the two together (:data:`SEARCHED` lists each kind's). Logos that look the
 same mirrored are left out (:func:`features.mirror_symmetric`): their mirror images match them as
 they are, and the search would only verify them twice. So are photo keypoints that look the same
 mirrored (:data:`CHIRAL_MIN`).
@@ -79,7 +80,21 @@ CHIRAL_MIN = 0.5
 
 
 # The kinds of index rows (each has a ratio test of its own).
-AS_ENROLLED, PRINT, SWAPPED_PRINT, MIRRORED, MIRRORED_PRINT = 0, 1, 2, 3, 4
+AS_ENROLLED, PRINT, SWAPPED_PRINT, MIRRORED, MIRRORED_PRINT, MIRRORED_SWAPPED_PRINT = range(6)
+# Only two kinds store descriptors, each in a forest of its own; every other kind's rows are rows of
+# one of them, seen another way, and searched with the photo's descriptors permuted to match:
+# kind -> (the kind whose descriptors it searches, the permutation of the photo's, None for none).
+# (Swapping light and dark and mirroring act on different coordinates of the descriptor: both ways
+# round, cell columns reversed and orientation bins negated.)
+SEARCHED: dict[int, tuple[int, np.ndarray | None]] = {
+    AS_ENROLLED: (AS_ENROLLED, None),
+    PRINT: (PRINT, None),
+    SWAPPED_PRINT: (PRINT, SWAPPED),
+    MIRRORED: (AS_ENROLLED, MIRROR),
+    MIRRORED_PRINT: (PRINT, MIRROR),
+    MIRRORED_SWAPPED_PRINT: (PRINT, SWAPPED[MIRROR]),
+}
+_MIRRORED_KINDS = (MIRRORED, MIRRORED_PRINT, MIRRORED_SWAPPED_PRINT)
 
 
 @dataclass(frozen=True)
@@ -143,11 +158,13 @@ class LogoIndex:
         self.checks = checks
         self.mirror_checks = mirror_checks  # leaf checks of the mirrored search (see the module docstring)
         self.neighbours = neighbours
-        self.plain = len(references)  # reference ids from here on are the light-ink prints, then the mirrored
+        # Reference ids: the logos as enrolled, then (each offset by plain) their light-ink prints, the
+        # logos mirrored, and their light-ink prints mirrored.
+        self.plain = len(references)
         # Rows of each kind: (features, owner reference id) per enrolled image. The light-ink rows are the
         # print rows turned half a circle; their descriptors are never stored (the photo's are turned).
-        # Likewise the mirrored rows are the rows as enrolled, mirrored (see the module docstring).
-        kinds: list[list[tuple[Features, int]]] = [[], [], [], [], []]
+        # Likewise the mirrored rows are the other rows, mirrored (see the module docstring).
+        kinds: list[list[tuple[Features, int]]] = [[] for _ in SEARCHED]
         for i, r in enumerate(references):
             f, n_print = r.features.features, r.features.print_rows
             cut = len(f) - n_print
@@ -159,8 +176,10 @@ class LogoIndex:
             kinds[SWAPPED_PRINT].append((turned, self.plain + i))
             kinds[MIRRORED].append((_mirrored(enrolled, r.features.width), 2 * self.plain + i))
             kinds[MIRRORED_PRINT].append((_mirrored(printed, r.features.width), 2 * self.plain + i))
+            kinds[MIRRORED_SWAPPED_PRINT].append((_mirrored(turned, r.features.width), 3 * self.plain + i))
         used = [AS_ENROLLED] + ([PRINT] + ([SWAPPED_PRINT] if swapped else []) if prints else [])
-        used += ([MIRRORED] + ([MIRRORED_PRINT] if prints else [])) if mirrored else []
+        if mirrored:
+            used += [k for k in _MIRRORED_KINDS if SEARCHED[k][0] in used and (k != MIRRORED_SWAPPED_PRINT or swapped)]
         blocks = [(block, k) for k in used for block in kinds[k]]
         where = Features.join([Features(f.xy, f.size, f.angle, f.desc[:, :0]) for (f, _), _ in blocks])
         self.xy, self.size, self.angle = where.xy, where.size, where.angle
@@ -173,7 +192,7 @@ class LogoIndex:
         self.ref = np.repeat(np.array([i for (_, i), _ in blocks], np.int32), counts)
         self.kind = np.repeat(np.array([k for _, k in blocks], np.int8), counts)
         party_code = {p: i for i, p in enumerate(sorted({r.group or r.party for r in references}))}
-        self.party = np.array([party_code[r.group or r.party] for r in references] * 3, np.int32)[self.ref]
+        self.party = np.array([party_code[r.group or r.party] for r in references] * 4, np.int32)[self.ref]
         # (first row, rows) of each kind. The logos as enrolled are searched in a forest of their own, the
         # prints in another, once as they are and once with the photo's cells turned.
         self._spans = {
@@ -191,16 +210,17 @@ class LogoIndex:
             dataclasses.replace(r, features=dataclasses.replace(r.features, features=Features.empty()))
             for r in references
         ]
+        seen_mirrored = [dataclasses.replace(r, mirrored=True, features=mirrored_features(r.features)) for r in bare]
         self.references = (
             bare
             + [dataclasses.replace(r, swapped=True) for r in bare]
-            + [dataclasses.replace(r, mirrored=True, features=mirrored_features(r.features)) for r in bare]
+            + seen_mirrored
+            + [dataclasses.replace(r, swapped=True) for r in seen_mirrored]
         )
         # A logo that looks the same mirrored is found in a mirrored photo as it is: its mirrored matches
         # would only verify it twice.
-        self.mirror_distinct = np.array(
-            [False] * (2 * self.plain) + [not mirror_symmetric(r.features) for r in bare], bool
-        )
+        distinct = [not mirror_symmetric(r.features) for r in bare]
+        self.mirror_distinct = np.array([False] * (2 * self.plain) + distinct * 2, bool)
         self._trees = trees
         self._cache_dir = cache_dir  # where built forests are kept between processes (see forests.py)
         # One forest per kind, built on first use and shared by every thread (see _forests).
@@ -215,7 +235,7 @@ class LogoIndex:
         """The descriptors of rows ``start:stop`` of one kind. A light-ink print row has none of its
         own: it is its dark-ink row, searched with the photo's descriptors turned (see :data:`SWAPPED`)."""
         kind = int(self.kind[start])
-        shift = self._spans[kind][0] - self._spans[_STORED[kind]][0]
+        shift = self._spans[kind][0] - self._spans[SEARCHED[kind][0]][0]
         return self.desc[start - shift : stop - shift]
 
     def _forests(self) -> list[tuple[int, cv2.flann.Index]]:
@@ -267,36 +287,37 @@ class LogoIndex:
         if len(photo) == 0 or len(self) < 2:
             return Matches.empty()
         parts = []
-        mirror: tuple[np.ndarray, np.ndarray] | None = None  # the chiral photo keypoints, mirrored descriptors
+        chiral: np.ndarray | None = None  # the photo keypoints that do not look the same mirrored
         for start, forest in self._forests():
-            kind = self.kind[start]
-            # (descriptors, first row of the kind searched, which photo keypoints they are: None for all)
-            searches: list[tuple[np.ndarray, int, np.ndarray | None]] = [(photo.desc, start, None)]
-            if kind == PRINT and SWAPPED_PRINT in self._spans:
-                turned = np.ascontiguousarray(photo.desc[:, SWAPPED])
-                searches.append((turned, self._spans[SWAPPED_PRINT][0], None))
-            seen_mirrored = MIRRORED if kind == AS_ENROLLED else MIRRORED_PRINT
-            if seen_mirrored in self._spans and self.mirror_distinct.any():
-                if mirror is None:
-                    flipped = photo.desc[:, MIRROR]
-                    chiral = np.nonzero(np.linalg.norm(photo.desc - flipped, axis=1) >= CHIRAL_MIN)[0]
-                    mirror = (np.ascontiguousarray(flipped[chiral]), chiral)
-                searches.append((mirror[0], self._spans[seen_mirrored][0], mirror[1]))
-            n = self._spans[kind][1]
-            k = min(self.neighbours * (1 if kind == AS_ENROLLED else _PRINT_NEIGHBOURS), n)
-            cut = ratio if kind == AS_ENROLLED or print_ratio is None else print_ratio
-            for desc, offset, which in searches:
+            stored = self.kind[start]
+            n = self._spans[stored][1]
+            k = min(self.neighbours * (1 if stored == AS_ENROLLED else _PRINT_NEIGHBOURS), n)
+            for kind in [kind for kind in self._spans if SEARCHED[kind][0] == stored]:
+                desc, which = photo.desc, None
+                cut = ratio if stored == AS_ENROLLED or print_ratio is None else print_ratio
+                checks = self.checks
+                mirrored = kind in _MIRRORED_KINDS
+                if mirrored:
+                    if not self.mirror_distinct.any():
+                        continue
+                    if chiral is None:
+                        chiral = np.nonzero(np.linalg.norm(photo.desc - photo.desc[:, MIRROR], axis=1) >= CHIRAL_MIN)[0]
+                    desc, which = desc[chiral], chiral
+                    # A mirrored print keeps the stricter of the two cuts: it is both a print and mirrored.
+                    cut = min(cut, mirror_ratio) if mirror_ratio else cut
+                    checks = self.mirror_checks
+                permutation = SEARCHED[kind][1]
+                if permutation is not None:
+                    desc = np.ascontiguousarray(desc[:, permutation])
                 if len(desc) == 0:
                     continue
-                mirrored = self.kind[offset] in (MIRRORED, MIRRORED_PRINT)
-                checks = self.mirror_checks if mirrored else self.checks
+                offset = self._spans[kind][0]
                 idx, dist = forest.knnSearch(desc, k, params={"checks": checks})
                 idx = idx.astype(np.int64)
                 valid = idx >= 0
                 idx = np.where(valid, idx + offset, 0)
                 d = np.sqrt(np.maximum(dist.astype(np.float32), 0.0))
-                # A mirrored print keeps the stricter of the two cuts: it is both a print and mirrored.
-                found = self._distinctive(idx, valid, d, min(cut, mirror_ratio) if mirrored and mirror_ratio else cut)
+                found = self._distinctive(idx, valid, d, cut)
                 if which is not None:
                     found = Matches(which[found.q].astype(np.int32), found.r, found.ref, found.ratio)
                 if mirrored:
@@ -357,10 +378,6 @@ class LogoIndex:
         q = np.concatenate(qs).astype(np.int32)
         r = np.concatenate(rs).astype(np.int32)
         return Matches(q, r, self.ref[r].astype(np.int32), np.concatenate(ratios).astype(np.float32))
-
-
-# The kind whose stored descriptors each kind's rows search (the others have none of their own).
-_STORED = {AS_ENROLLED: AS_ENROLLED, PRINT: PRINT, SWAPPED_PRINT: PRINT, MIRRORED: AS_ENROLLED, MIRRORED_PRINT: PRINT}
 
 
 def _mirrored(f: Features, width: int) -> Features:

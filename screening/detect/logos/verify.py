@@ -49,8 +49,9 @@ from screening.detect.logos.index import (
     MIRROR,
     MIRRORED,
     MIRRORED_PRINT,
+    MIRRORED_SWAPPED_PRINT,
     PRINT,
-    SWAPPED,
+    SEARCHED,
     SWAPPED_PRINT,
     LogoIndex,
     Matches,
@@ -545,7 +546,7 @@ def guided(
         return empty
     mirrored = index.references[ref_id].mirrored
     if index.references[ref_id].swapped:
-        kinds = [SWAPPED_PRINT]
+        kinds = [MIRRORED_SWAPPED_PRINT if mirrored else SWAPPED_PRINT]
     elif mirrored:
         kinds = [MIRRORED, MIRRORED_PRINT] if printed else [MIRRORED]
     else:
@@ -610,10 +611,9 @@ def _guided_rows(
     keep = turn < cfg.guided_max_angle
     pi, ri = pi[keep], ri[keep]
     desc = photo.desc[inside[pi]]
-    if index.kind[start] == SWAPPED_PRINT:  # light ink: the photo's descriptor cells turned (see index)
-        desc = desc[:, SWAPPED]
-    elif index.kind[start] in (MIRRORED, MIRRORED_PRINT):  # the logo mirrored: the photo's descriptors mirrored
-        desc = desc[:, MIRROR]
+    permutation = SEARCHED[int(index.kind[start])][1]  # light ink, mirrored: the photo's descriptors permuted
+    if permutation is not None:
+        desc = desc[:, permutation]
     dist = np.linalg.norm(desc - index.descriptors(start, stop)[ri], axis=1)
     keep = dist < cfg.guided_max_distance
     return pi[keep], start + ri[keep], dist[keep]
