@@ -194,7 +194,7 @@ class LogoIndex:
         party_code = {p: i for i, p in enumerate(sorted({r.group or r.party for r in references}))}
         self.party = np.array([party_code[r.group or r.party] for r in references] * 4, np.int32)[self.ref]
         # (first row, rows) of each kind. The logos as enrolled are searched in a forest of their own, the
-        # prints in another, once as they are and once with the photo's cells turned.
+        # prints in another, each as many times as kinds of rows search it (SEARCHED).
         self._spans = {
             k: (int(np.argmax(self.kind == k)), int(np.count_nonzero(self.kind == k)))
             for k in used
@@ -232,8 +232,9 @@ class LogoIndex:
         return int(self.ref.shape[0])
 
     def descriptors(self, start: int, stop: int) -> np.ndarray:
-        """The descriptors of rows ``start:stop`` of one kind. A light-ink print row has none of its
-        own: it is its dark-ink row, searched with the photo's descriptors turned (see :data:`SWAPPED`)."""
+        """The descriptors of rows ``start:stop`` of one kind. A light-ink or mirrored row has none of its
+        own: it is a row as enrolled or a dark-ink print row, searched with the photo's descriptors
+        permuted (see :data:`SEARCHED`)."""
         kind = int(self.kind[start])
         shift = self._spans[kind][0] - self._spans[SEARCHED[kind][0]][0]
         return self.desc[start - shift : stop - shift]
