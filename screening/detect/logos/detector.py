@@ -315,8 +315,7 @@ class LogoDetector:
         as enrolled, and its simplified prints match it as well), which would add windows on busy
         photos (see :meth:`_zoom_windows`) but cost ~1 ms each here."""
         cfg = self.config
-        plain = self.index.plain  # as enrolled, mirrored and dark-ink prints (not light-ink prints)
-        own = matches.where((matches.ref < plain) | ((matches.ref >= 2 * plain) & (matches.ref < 3 * plain)))
+        own = matches.where(~self.index.light_ink[matches.ref])  # as enrolled and dark-ink prints, mirrored or not
         hyps = hypotheses(
             self.index, own, photo, min_votes=cfg.zoom_min_matches, max_ratio=cfg.zoom_ratio,
             max_size=cfg.zoom_target * factor, explained=found,

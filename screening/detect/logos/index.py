@@ -219,6 +219,8 @@ class LogoIndex:
         )
         # A logo that looks the same mirrored is found in a mirrored photo as it is: its mirrored matches
         # would only verify it twice.
+        # Which references are light-ink prints (as they are or mirrored): dense verification leaves them out.
+        self.light_ink = np.array([r.swapped for r in self.references], bool)
         distinct = [not mirror_symmetric(r.features) for r in bare]
         self.mirror_distinct = np.array([False] * (2 * self.plain) + distinct * 2, bool)
         self._trees = trees
