@@ -17,7 +17,7 @@ import pytest
 from screening.detect.logos.appearance import ColourView, absent_share, foreign_share
 from screening.detect.logos.detector import LogoConfig, LogoDetector, StageTimes
 from screening.detect.logos.features import Features, describe_reference, extract
-from screening.detect.logos.index import AS_ENROLLED, MIRRORED, MIRRORED_SWAPPED_PRINT, SEARCHED, SWAPPED
+from screening.detect.logos.index import AS_ENROLLED, MIRRORED, MIRRORED_SWAPPED_PRINT, SEARCHED, SWAPPED, SWAPPED_PRINT
 from screening.detect.logos.verify import (
     Measures,
     VerifyConfig,
@@ -612,7 +612,7 @@ def test_guided_matching_of_a_light_ink_print_turns_the_photos_descriptors(detec
     (light and dark swapped): a photo showing the print in light ink is recovered through them, and
     not through the logo as enrolled."""
     from screening.detect.logos.features import Features
-    from screening.detect.logos.index import PRINT, SWAPPED, SWAPPED_PRINT
+    from screening.detect.logos.index import PRINT
     from screening.detect.logos.verify import VerifyConfig, guided
 
     index, ref = detector.index, 1
@@ -745,7 +745,6 @@ def test_dense_verification_needs_the_logos_colours(detector: LogoDetector, logo
     """A pose hypothesis at a logo verifies densely; the same shapes in other colours, or another
     party's logo hypothesised there, do not."""
     from screening.detect.logos.dense import verify_densely
-    from screening.detect.logos.index import AS_ENROLLED
     from screening.detect.logos.poses import Hypothesis
 
     quad = [(300, 180), (560, 220), (540, 470), (310, 430)]
@@ -973,3 +972,23 @@ def test_print_seen_mirrored_is_found_as_a_print(tmp_path: Path, detector: LogoD
         ]
         assert how == [("buruh", True, True, light)] and _centre_in(found[0], box)
         assert _detect(unmirrored, photo) == []  # seen as it is, nothing of it matches well enough
+
+
+@pytest.mark.parametrize(
+    ("prints", "swapped", "mirrored"), [(False, False, True), (True, False, True), (False, True, False)]
+)
+def test_each_search_can_be_turned_off(
+    detector: LogoDetector, logos: dict[str, np.ndarray], prints: bool, swapped: bool, mirrored: bool
+) -> None:
+    """rules.toml may turn the prints', the light-ink and the mirrored searches off one by one: the index
+    then holds only the kinds of rows that are searched, and the logo as enrolled is found as before."""
+    cfg = dataclasses.replace(detector.config, prints=prints, swapped=swapped, mirrored=mirrored)
+    det = LogoDetector(detector.registry, cfg)
+    kinds = set(np.unique(det.index.kind).tolist())
+    assert all(SEARCHED[k][0] in kinds for k in kinds)  # every kind's rows have a forest to search
+    assert (SWAPPED_PRINT in kinds) == (prints and swapped)
+    assert (MIRRORED_SWAPPED_PRINT in kinds) == (prints and swapped and mirrored)
+    scene = _background(1)
+    box = _place(scene, logos["pdip"], [(300, 180), (560, 220), (540, 470), (310, 430)])
+    found = _detect(det, _jpeg(scene))
+    assert [f.party for f in found] == ["pdip"] and _centre_in(found[0], box)
