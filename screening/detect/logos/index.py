@@ -338,12 +338,14 @@ class LogoIndex:
             return out
         desc = np.ascontiguousarray(desc, dtype=np.float32)
         for start, forest in self._forests():
-            kind = self.kind[start]
-            searches = [(desc, start)]
-            if kind == PRINT and SWAPPED_PRINT in self._spans:
-                searches.append((np.ascontiguousarray(desc[:, SWAPPED]), self._spans[SWAPPED_PRINT][0]))
-            for d, offset in searches:
-                idx, dist = forest.knnSearch(d, min(k, self._spans[kind][1]), params={"checks": self.checks})
+            stored = self.kind[start]
+            # The caller's descriptors are already as seen (mirrored, for a mirrored logo): every kind of
+            # row of this forest but the mirrored ones.
+            for kind in [k for k in self._spans if SEARCHED[k][0] == stored and k not in _MIRRORED_KINDS]:
+                permutation = SEARCHED[kind][1]
+                d = desc if permutation is None else np.ascontiguousarray(desc[:, permutation])
+                offset = self._spans[kind][0]
+                idx, dist = forest.knnSearch(d, min(k, self._spans[stored][1]), params={"checks": self.checks})
                 idx = idx.astype(np.int64)
                 other = (idx >= 0) & (self.party[np.where(idx >= 0, idx + offset, 0)] != party)
                 near = np.where(other, np.sqrt(np.maximum(dist.astype(np.float32), 0.0)), np.inf).min(axis=1)
