@@ -898,7 +898,7 @@ def test_guided_fit_whose_rest_shows_the_backdrop_is_refused() -> None:
 def test_mirroring_permutes_the_descriptor_cells_and_bins(swapped: bool) -> None:
     """What the mirrored search rests on: SIFT of the image mirrored left-right finds the same keypoints
     at mirrored places with angle 180 - a, and their descriptors are the originals' with the cell rows
-    reversed and the orientation bins negated (index.MIRROR). Mirrored and light-dark swapped (a light-ink
+    reversed and the orientation bins negated (features.MIRROR). Mirrored and light-dark swapped (a light-ink
     print in a mirror selfie), the angle is -a and the permutation that of its kind of rows."""
     gray = cv2.cvtColor(gen.reference_image(gen.make_logo("pkb", "PKB")), cv2.COLOR_BGR2GRAY)
     seen = np.ascontiguousarray(gray[:, ::-1])

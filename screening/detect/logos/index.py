@@ -30,18 +30,18 @@ must not dilute its evidence.
 
 A logo seen mirrored (a flag from behind, a selfie camera that mirrors) is found the same way: SIFT
 of a mirrored image finds the keypoints at mirrored places, with angle 180 - a and the descriptor's
-cell rows reversed and orientation bins negated (:data:`MIRROR`). The logos' forest is searched once
-more with the photo's descriptors so permuted, against "mirrored" rows: each logo's rows as enrolled,
-at mirrored places, voting for a mirrored reference of their own (ids offset by twice the number of
-enrolled images; its thumbnail and prints flipped for the appearance checks). The prints' forest is
-searched so too, against the dark-ink print rows at mirrored places (voting for the same mirrored
-reference, which verification then tries as a print) and against the light-ink rows at mirrored
-places (voting for a mirrored light-ink reference): a party shirt in a mirror selfie. Mirroring and
-swapping light and dark permute different coordinates of the descriptor, so one permutation of the
-photo's descriptors serves the two together (:data:`SEARCHED` lists each kind's). Logos that look the
-same mirrored are left out (:func:`features.mirror_symmetric`): their mirror images match them as
-they are, and the search would only verify them twice. So are photo keypoints that look the same
-mirrored (:data:`CHIRAL_MIN`).
+cell rows reversed and orientation bins negated (:data:`features.MIRROR`). The logos' forest is
+searched once more with the photo's descriptors so permuted, against "mirrored" rows: each logo's
+rows as enrolled, at mirrored places, voting for a mirrored reference of their own (ids offset by
+twice the number of enrolled images; its thumbnail and prints flipped for the appearance checks).
+The prints' forest is searched so too, against the dark-ink print rows at mirrored places (voting
+for the same mirrored reference, which verification then tries as a print) and against the light-ink
+rows at mirrored places (voting for a mirrored light-ink reference): a party shirt in a mirror
+selfie. Mirroring and swapping light and dark permute different coordinates of the descriptor, so
+one permutation of the photo's descriptors serves the two together (:data:`SEARCHED` lists each
+kind's). Logos that look the same mirrored are left out (:func:`features.mirror_symmetric`): their
+mirror images match them as they are, and the search would only verify them twice. So are photo
+keypoints that look the same mirrored (:data:`CHIRAL_MIN`).
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ import cv2
 import numpy as np
 
 from screening.detect.logos.features import (
+    MIRROR,
     REF_SIDE,
+    SWAPPED,
     Features,
     ReferenceFeatures,
     mirror_symmetric,
@@ -67,12 +69,6 @@ _INDEX_SEED = 20240214
 # Print rows meet their own other cuts (the same logo point, not competing): twice as many neighbours.
 _PRINT_NEIGHBOURS = 2
 SAME_POINT_RADIUS = 0.04 * REF_SIDE  # canonical pixels within which two reference keypoints are "the same point"
-# Where each descriptor value goes when light and dark swap: cell (row, col) -> (3 - row, 3 - col).
-SWAPPED = np.arange(128).reshape(4, 4, 8)[::-1, ::-1, :].reshape(-1)
-# ... and when the image is mirrored left-right (a keypoint's angle a becomes 180 - a): cell (row, col)
-# -> (3 - row, col), orientation bin o -> -o (mod 8). Measured on OpenCV's SIFT: descriptors of an
-# image's keypoints so permuted lie 0.05 from those of its mirror image (median), unpermuted 0.77.
-MIRROR = np.arange(128).reshape(4, 4, 8)[::-1, :, :][:, :, (-np.arange(8)) % 8].reshape(-1)
 # A photo keypoint whose descriptor is this close to its own mirror (an edge, a symmetric corner, the
 # ring around an emblem: about 10 % of a logo's) looks the same mirrored, so it cannot vote for a
 # logo seen mirrored: a logo ringed by a circle was verified as its own mirror image on the ring.
@@ -387,7 +383,7 @@ class LogoIndex:
 
 def _mirrored(f: Features, width: int) -> Features:
     """Rows ``f`` of a logo ``width`` canonical pixels wide, at their places in its mirror image (their
-    descriptors unchanged: the photo's are mirrored instead, see :data:`MIRROR`)."""
+    descriptors unchanged: the photo's are mirrored instead, see :data:`features.MIRROR`)."""
     xy = np.column_stack([width - 1 - f.xy[:, 0], f.xy[:, 1]]).astype(np.float32)
     return Features(xy, f.size, np.mod(180.0 - f.angle, 360.0), f.desc)
 
