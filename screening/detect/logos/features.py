@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 # Bump whenever extraction changes: cached reference features with another version are recomputed.
-FEATURE_VERSION = "rootsift-ms4-tilt4-print1-v6"  # v6: transparency on a contrasting backdrop
+FEATURE_VERSION = "rootsift-ms4-tilt4-print1-v7"  # v7: self_mirror
 
 REF_SIDE = 400  # canonical long side of a reference logo crop, in pixels
 REF_SCALES = (1.0, 0.5, 0.25, 0.125)  # reference pyramid levels described (coordinates map back to canonical)
@@ -82,7 +82,8 @@ class ReferenceFeatures:
     histogram of the foreground and ``chroma`` the mean saturation (0..1): achromatic logos (chrome,
     black on white) skip the colour check. ``prints`` holds the thumbnail as printed in one colour
     (see :func:`one_colour`), one grey image per way of printing it (possibly none), and the last
-    ``print_rows`` rows of ``features`` describe those prints.
+    ``print_rows`` rows of ``features`` describe those prints. ``self_mirror`` is the share of its
+    keypoints that look the same mirrored (see :func:`mirror_symmetric`).
     """
 
     features: Features
@@ -94,6 +95,7 @@ class ReferenceFeatures:
     chroma: float
     prints: tuple[np.ndarray, ...] = ()
     print_rows: int = 0
+    self_mirror: float = 0.0
 
     @cached_property
     def thumb_gradients(self) -> tuple[np.ndarray, np.ndarray]:
@@ -189,8 +191,11 @@ def describe_reference(bgr: np.ndarray) -> ReferenceFeatures:
     pad = REF_SIDE // 8
     canon_p = cv2.copyMakeBorder(canon, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     gray = cv2.cvtColor(canon_p, cv2.COLOR_BGR2GRAY)
-    parts: list[Features] = []
-    for view, levels in _views():
+    (face_on, _), *tilted = _views()
+    parts = _describe_view(gray, face_on, REF_SCALES, pad, max(cw, ch))
+    # Symmetry is judged face on: a tilted view's mirror twin is in another view, warped apart.
+    self_mirror = _self_mirror(Features.join(parts), cw)
+    for view, levels in tilted:
         parts += _describe_view(gray, view, levels, pad, max(cw, ch))
     # The logo printed in one colour (a screen-printed shirt, a stencilled flag): its own keypoints,
     # in the same frame, since merging colours removes edges SIFT matched on and leaves new ones.
@@ -205,12 +210,20 @@ def describe_reference(bgr: np.ndarray) -> ReferenceFeatures:
     mask = _foreground_mask(thumb)
     prints = tuple(cv2.resize(p[pad:-pad, pad:-pad], tsize, interpolation=cv2.INTER_AREA) for p in printed)
     return ReferenceFeatures(
-        features, cw, ch, thumb, mask, *colour_of(thumb, mask), prints=prints, print_rows=len(features) - plain_rows
-    )
+        features, cw, ch, thumb, mask, *colour_of(thumb, mask), prints=prints, print_rows=len(features) - plain_rows,
+        self_mirror=self_mirror,
+    )  # fmt: skip
 
 
-# Correlation of a logo's thumbnail with its mirror image from which it counts as mirror-symmetric.
-SYMMETRIC_NCC = 0.8
+# The share of a logo's keypoints that look the same mirrored, from which it counts as mirror-symmetric.
+# Measured face on, on synthetic party logos (gen_logo_scenes.make_logo): with or without a name, their
+# off-centre marks give 0.03-0.37; the same logos with the left half mirrored onto the right 0.63-0.92.
+SYMMETRIC_SHARE = 0.5
+# A keypoint looks the same mirrored when one of the logo's own lies this close to its mirrored place
+# (share of the canonical long side, plus the half pixel by which OpenCV's mirrored keypoints are off) ...
+_TWIN_PLACE = 0.02
+# ... with a descriptor this close (RootSIFT, unit length) to its own, mirrored (:data:`MIRROR`).
+_TWIN_DESCRIPTOR = 0.35
 
 
 def mirrored_features(ref: ReferenceFeatures) -> ReferenceFeatures:
@@ -227,13 +240,25 @@ def mirrored_features(ref: ReferenceFeatures) -> ReferenceFeatures:
 
 
 def mirror_symmetric(ref: ReferenceFeatures) -> bool:
-    """Whether the logo looks the same mirrored (its mirrored view then matches it as enrolled)."""
-    gray = cv2.cvtColor(ref.thumb, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    inside = (ref.mask > 0) | (ref.mask[:, ::-1] > 0)
-    a, b = gray[inside], gray[:, ::-1][inside]
-    a, b = a - a.mean(), b - b.mean()
-    spread = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return spread == 0.0 or float((a * b).sum()) / spread >= SYMMETRIC_NCC
+    """Whether the logo looks the same mirrored, so that its mirror image matches it as enrolled: at least
+    :data:`SYMMETRIC_SHARE` of its keypoints reappear, mirrored, at their mirrored places. Keypoints,
+    not the thumbnail: a disc and a ring look symmetric in a thumbnail while the party's name and
+    off-centre marks, which carry most of the keypoints, do not."""
+    return ref.self_mirror >= SYMMETRIC_SHARE
+
+
+def _self_mirror(f: Features, width: int) -> float:
+    """The share of ``f`` (a logo ``width`` canonical pixels wide) that looks the same mirrored: each
+    keypoint's descriptor mirrored (:data:`MIRROR`) has its nearest neighbour among the logo's own at
+    the keypoint's mirrored place."""
+    if len(f) < 2:
+        return 1.0  # nothing chiral to find
+    nearest = cv2.BFMatcher(cv2.NORM_L2).match(np.ascontiguousarray(f.desc[:, MIRROR]), f.desc)
+    twin = np.array([m.trainIdx for m in nearest])
+    close = np.array([m.distance for m in nearest]) < _TWIN_DESCRIPTOR
+    mirrored_xy = np.column_stack([width - 1 - f.xy[:, 0], f.xy[:, 1]])
+    placed = np.linalg.norm(mirrored_xy - f.xy[twin], axis=1) < _TWIN_PLACE * REF_SIDE + 1.5
+    return float(np.mean(close & placed))
 
 
 def one_colour(bgr: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
@@ -343,7 +368,7 @@ def save_reference(path: Path, ref: ReferenceFeatures) -> None:
         tmp, xy=f.xy, size=f.size, angle=f.angle, desc=f.desc, dims=np.array([ref.width, ref.height]),
         thumb=ref.thumb, mask=ref.mask, hist=ref.hist, chroma=np.array([ref.chroma]),
         prints=np.array(ref.prints, np.uint8).reshape(len(ref.prints), *ref.thumb.shape[:2]),
-        print_rows=np.array([ref.print_rows]),
+        print_rows=np.array([ref.print_rows]), self_mirror=np.array([ref.self_mirror]),
     )  # fmt: skip
     tmp.replace(path)
 
@@ -356,7 +381,8 @@ def load_reference(path: Path) -> ReferenceFeatures | None:
             w, h = (int(v) for v in z["dims"])
             prints = tuple(z["prints"])
             return ReferenceFeatures(
-                feats, w, h, z["thumb"], z["mask"], z["hist"], float(z["chroma"][0]), prints, int(z["print_rows"][0])
-            )
+                feats, w, h, z["thumb"], z["mask"], z["hist"], float(z["chroma"][0]), prints, int(z["print_rows"][0]),
+                float(z["self_mirror"][0]),
+            )  # fmt: skip
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         return None  # damaged: recomputed and rewritten, never trusted
