@@ -771,6 +771,44 @@ def test_dense_verification_needs_the_logos_colours(detector: LogoDetector, logo
     assert verify_densely(detector.index, hyp, enrolled2, photo2.xy, colour2, cfg) is None
 
 
+def test_dense_verification_tries_another_pose_at_one_place(
+    detector: LogoDetector, logos: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pose with the most votes at a place is not always the one that aligns: when it fails, the next
+    pose predicted there is aligned too (up to dense_per_place), but never the same pose twice."""
+    import screening.detect.logos.detector as logo_detector
+    from screening.detect.logos.poses import Hypothesis
+
+    scene = _background(1)
+    _place(scene, logos["pdip"], [(300, 180), (560, 220), (540, 470), (310, 430)])
+    photo_bgr = _jpeg(scene)
+    (inst,), colour, matches, photo = _verified(detector, photo_bgr)
+    _, factor = detector._detection_gray(load_image(cv2.cvtColor(photo_bgr, cv2.COLOR_BGR2RGB)))
+    centre, size, angle = _pose_of(inst, detector.index.references[inst.ref].features)
+    right = Hypothesis(inst.ref, centre, size, 2, angle)
+    wrong = Hypothesis(inst.ref, centre, 2.5 * size, 3, angle + np.pi / 2)  # more votes, far off
+    again = dataclasses.replace(wrong, votes=2, centre=(centre[0] + 0.05 * size, centre[1]))
+    assert wrong.near(right) and not wrong.same_pose(right) and wrong.same_pose(again)
+    real = logo_detector.verify_densely
+    monkeypatch.setattr(logo_detector, "hypotheses", lambda *_args, **_kw: [wrong, again, right])
+
+    def dense(per_place: int) -> tuple[list, list[Hypothesis]]:
+        """What dense verification finds with ``per_place``, and the poses it aligned."""
+        aligned: list[Hypothesis] = []
+
+        def spy(index: object, hyp: Hypothesis, *args: object) -> object:
+            aligned.append(hyp)
+            return real(index, hyp, *args)
+
+        monkeypatch.setattr(logo_detector, "verify_densely", spy)
+        det = LogoDetector(detector.registry, dataclasses.replace(detector.config, dense_per_place=per_place))
+        return det._dense_hypotheses(matches, photo, [], [], factor, colour), aligned
+
+    assert dense(1) == ([], [wrong])
+    found, aligned = dense(2)
+    assert aligned == [wrong, right] and [f.ref for f in found] == [inst.ref] and found[0].dense
+
+
 def test_blurred_small_logo_found_by_dense_alignment(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
     """A 77-px logo on a bent flag in a blurred 1600x1200 photo: a few matches agree on its pose, but
     neither the coarse pass nor the closer look gets enough inliers; its pixels aligned with the

@@ -101,6 +101,7 @@ class LogoConfig:
     # Dense verification (see :mod:`dense`) of pose hypotheses beyond the windows': at most this many,
     # voted by the logos' matches as enrolled and as dark-ink prints (0 = windows' hypotheses only).
     dense_hypotheses: int = 4
+    dense_per_place: int = 2  # ... and of the poses predicted at one place (a window's counts as one)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
 
     @classmethod
@@ -320,13 +321,22 @@ class LogoDetector:
             self.index, own, photo, min_votes=cfg.zoom_min_matches, max_ratio=cfg.zoom_ratio,
             max_size=cfg.zoom_target * factor, explained=found,
         )  # fmt: skip
-        looked = [w.hypothesis for w in windows]
+        # Places already looked at (a window's hypothesis was aligned there) and the poses tried at each:
+        # the Hough bins are wide, and the pose with the most votes at a place is not always the one
+        # that aligns (a blurred logo's second pose, one vote fewer, did where its first did not).
+        places = [w.hypothesis for w in windows]
+        tried = [1] * len(places)
         todo: list[Hypothesis] = []
         for hyp in hyps:
             if len(todo) >= cfg.dense_hypotheses:
                 break
-            if not any(hyp.near(other) for other in looked):  # one per place, as for windows
-                looked.append(hyp)
+            at = next((i for i, place in enumerate(places) if hyp.near(place)), None)
+            if at is None:
+                places.append(hyp)
+                tried.append(1)
+                todo.append(hyp)
+            elif tried[at] < cfg.dense_per_place and not hyp.same_pose(places[at]):
+                tried[at] += 1
                 todo.append(hyp)
         out = [verify_densely(self.index, hyp, own, photo.xy, colour, cfg.verify) for hyp in todo]
         return [inst for inst in out if inst is not None]

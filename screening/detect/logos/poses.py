@@ -62,6 +62,13 @@ class Hypothesis:
         reach = 0.5 * (self.size + other.size)
         return abs(self.centre[0] - other.centre[0]) < reach and abs(self.centre[1] - other.centre[1]) < reach
 
+    def same_pose(self, other: Hypothesis) -> bool:
+        """Both predict one pose of one reference (centres within a tenth of its size, sizes within
+        10 %, rotations within 15 degrees): aligning one of them says what aligning the other would."""
+        close = max(abs(self.centre[0] - other.centre[0]), abs(self.centre[1] - other.centre[1])) < 0.1 * self.size
+        turn = abs(float(np.angle(np.exp(1j * (self.angle - other.angle)))))
+        return self.ref == other.ref and close and abs(np.log(self.size / other.size)) < 0.1 and turn < np.deg2rad(15)
+
 
 def hypotheses(
     index: LogoIndex, matches: Matches, photo: Features, *, min_votes: int, max_ratio: float, max_size: float,
