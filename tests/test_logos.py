@@ -771,6 +771,34 @@ def test_dense_verification_needs_the_logos_colours(detector: LogoDetector, logo
     assert verify_densely(detector.index, hyp, enrolled2, photo2.xy, colour2, cfg) is None
 
 
+def test_dense_verification_judges_a_one_hue_region_by_its_hue_similarity(
+    detector: LogoDetector, logos: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blur mixes a small logo's colours into its main one, and the region then counts as one hue (a
+    print, for the colour check, which stands aside): dense verification compares its hue similarity
+    instead, so the logo is found, and the same shapes in other hues still are not."""
+    import screening.detect.logos.dense as dense
+    from screening.detect.logos.poses import Hypothesis
+
+    real = dense.appearance
+    monkeypatch.setattr(dense, "appearance", lambda *args: real(*args)._replace(colour=None))  # one hue
+    quad = [(300, 180), (560, 220), (540, 470), (310, 430)]
+    cfg = detector.config.verify
+    hyp = None
+    for shown, found in ((logos["pdip"], True), (_hue_turned(logos["pdip"], 60), False)):
+        scene = _background(1)
+        _place(scene, shown, quad)
+        verified, colour, matches, photo = _verified(detector, _jpeg(scene))
+        if hyp is None:  # the logo's pose, from the keypoint fit of the logo as it is
+            centre, size, angle = _pose_of(verified[0], detector.index.references[verified[0].ref].features)
+            hyp = Hypothesis(verified[0].ref, centre, size, 3, angle)
+        enrolled = matches.where(detector.index.kind[matches.r] == AS_ENROLLED)
+        got = dense.verify_densely(detector.index, hyp, enrolled, photo.xy, colour, cfg)
+        assert (got is not None) is found
+        if got is not None:
+            assert got.ref == hyp.ref and got.colour_similarity >= cfg.dense_min_colour
+
+
 def test_dense_verification_tries_another_pose_at_one_place(
     detector: LogoDetector, logos: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:

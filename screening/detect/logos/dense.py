@@ -13,7 +13,9 @@ Chance hypotheses are many (a dozen per busy photo) and alignment makes any regi
 more like the logo, so both thresholds are strict and only coloured logos qualify: measured on the
 hypotheses of 450 synthetic scenes and 146 devset photos without logos (scripts/eval_logos.py
 calibration in rules.toml), chance regions that align with edges above 0.6 have colours unlike the
-logo's, and an achromatic logo (chrome, black on white) has no colour to check.
+logo's, and an achromatic logo (chrome, black on white) has no colour to check. A region of one hue
+where the logo has several, which the colour check takes for a one-colour print, is what blur makes
+of a small logo's colours: its hue similarity is compared all the same.
 """
 
 from __future__ import annotations
@@ -48,7 +50,11 @@ def verify_densely(
         return None
     patch = warped_back(ref, refined, colour)
     look = appearance(ref, patch, gradients(patch), cfg)
-    edge, hue = look.edge, look.colour
+    edge = look.edge
+    # A region of one hue where the logo has several counts as a one-colour print for the colour
+    # check; blur mixing a small logo's colours into its main one looks the same, so its hue
+    # similarity is what counts here.
+    hue = look.colour if look.colour is not None else look.similarity
     if edge < cfg.dense_min_edge or hue is None or hue < cfg.dense_min_colour:
         return None
     inliers = _agreeing(index, hyp, matches, photo_xy, refined)
