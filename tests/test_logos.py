@@ -1019,7 +1019,7 @@ def test_logo_seen_mirrored_is_found(tmp_path: Path, detector: LogoDetector) -> 
     plain = mirrored.index.references[: mirrored.index.plain]
     assert {r.party: mirror_symmetric(r.features) for r in plain} == {"pkb": False, "pdip": False, "pan": True}
     share = {r.party: r.features.self_mirror for r in plain}
-    assert share["pdip"] < 0.2 < 0.5 < share["pan"]
+    assert share["pdip"] < 0.2 and share["pan"] > 0.6  # well clear of SYMMETRIC_SHARE (0.5)
     where = [(300, 180), (560, 210), (545, 470), (305, 440)]
     # (party, found as its mirror image, found at all without the mirrored search): PDI-P's symmetric
     # frame alone is found as enrolled, with a lower score than the whole logo mirrored.

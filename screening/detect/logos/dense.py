@@ -51,9 +51,8 @@ def verify_densely(
     patch = warped_back(ref, refined, colour)
     look = appearance(ref, patch, gradients(patch), cfg)
     edge = look.edge
-    # A region of one hue where the logo has several counts as a one-colour print for the colour
-    # check; blur mixing a small logo's colours into its main one looks the same, so its hue
-    # similarity is what counts here.
+    # Where the colour check stands aside for a region of one hue, its hue similarity still counts
+    # (blur makes one hue of a small logo's colours; see the module docstring).
     hue = look.colour if look.colour is not None else look.similarity
     if edge < cfg.dense_min_edge or hue is None or hue < cfg.dense_min_colour:
         return None
