@@ -607,13 +607,32 @@ def test_half_hidden_print_found_by_guided_matching(detector: LogoDetector, logo
         assert _detect(without, photo) == [], ink
 
 
+def test_pairs_within_finds_exactly_the_close_pairs() -> None:
+    """The grid search behind guided matching returns what comparing every pair returns, in the same
+    order: points on cell borders, at negative coordinates and repeated included."""
+    from screening.detect.logos.guided import pairs_within
+
+    rng = np.random.default_rng(3)
+    a = np.concatenate([rng.uniform(-40, 120, (300, 2)), np.round(rng.uniform(-40, 120, (100, 2)))])
+    b = np.concatenate([rng.uniform(-40, 120, (200, 2)), a[:50] + 2.9, a[50:60]])
+    for radius in (3.0, 7.5):
+        near = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=2) < radius
+        want_i, want_j = np.nonzero(near)
+        got_i, got_j = pairs_within(a, b, radius)
+        assert len(want_i) > 100
+        np.testing.assert_array_equal(got_i, want_i)
+        np.testing.assert_array_equal(got_j, want_j)
+    assert [len(x) for x in pairs_within(a, b[:0], 3.0)] == [0, 0]
+
+
 def test_guided_matching_of_a_light_ink_print_turns_the_photos_descriptors(detector: LogoDetector) -> None:
     """Guided matching of a light-ink fit compares the print rows with the photo's descriptors turned
     (light and dark swapped): a photo showing the print in light ink is recovered through them, and
     not through the logo as enrolled."""
     from screening.detect.logos.features import Features
+    from screening.detect.logos.guided import guided
     from screening.detect.logos.index import PRINT
-    from screening.detect.logos.verify import VerifyConfig, guided
+    from screening.detect.logos.verify import VerifyConfig
 
     index, ref = detector.index, 1
     start, stop = index.rows[(index.plain + ref, SWAPPED_PRINT)]
@@ -637,7 +656,8 @@ def test_guided_matching_needs_position_orientation_and_descriptor(detector: Log
     """Photo keypoints where a fit puts the logo's keypoints, turned and scaled as it says, with their
     descriptors, are all recovered; turned otherwise, or with other keypoints' descriptors, they are not."""
     from screening.detect.logos.features import Features
-    from screening.detect.logos.verify import VerifyConfig, guided
+    from screening.detect.logos.guided import guided
+    from screening.detect.logos.verify import VerifyConfig
 
     index, ref = detector.index, 0
     start, stop = index.rows[(ref, AS_ENROLLED)]

@@ -176,3 +176,22 @@ def inside_quad(quad: np.ndarray, pts: np.ndarray) -> np.ndarray:
         a, b = quad[i], quad[(i + 1) % 4]
         ok &= (b[0] - a[0]) * (pts[:, 1] - a[1]) - (b[1] - a[1]) * (pts[:, 0] - a[0]) >= 0
     return ok
+
+
+def jacobian(hmat: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """(N, 2, 2) Jacobians of the homography at ``pts``."""
+    x, y = pts[:, 0], pts[:, 1]
+    wv = hmat[2, 0] * x + hmat[2, 1] * y + hmat[2, 2]
+    u = (hmat[0, 0] * x + hmat[0, 1] * y + hmat[0, 2]) / wv
+    v = (hmat[1, 0] * x + hmat[1, 1] * y + hmat[1, 2]) / wv
+    j = np.empty((len(pts), 2, 2))
+    j[:, 0, 0] = (hmat[0, 0] - u * hmat[2, 0]) / wv
+    j[:, 0, 1] = (hmat[0, 1] - u * hmat[2, 1]) / wv
+    j[:, 1, 0] = (hmat[1, 0] - v * hmat[2, 0]) / wv
+    j[:, 1, 1] = (hmat[1, 1] - v * hmat[2, 1]) / wv
+    return j
+
+
+def local_scale(hmat: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """The homography's local scale at ``pts``: the square root of how much it enlarges areas there."""
+    return np.sqrt(np.abs(np.linalg.det(jacobian(hmat, pts))))

@@ -44,19 +44,14 @@ from screening.detect.logos.appearance import (
     warped_back,
 )
 from screening.detect.logos.features import Features, ReferenceFeatures, gradients
+from screening.detect.logos.guided import guided
 from screening.detect.logos.index import (
     AS_ENROLLED,
-    MIRROR,
     MIRRORED,
-    MIRRORED_PRINT,
-    MIRRORED_SWAPPED_PRINT,
-    PRINT,
-    SEARCHED,
-    SWAPPED_PRINT,
     LogoIndex,
     Matches,
 )
-from screening.detect.logos.poses import Votes, hough, inside_quad
+from screening.detect.logos.poses import Votes, hough, inside_quad, local_scale
 
 
 @dataclass(frozen=True)
@@ -349,7 +344,7 @@ def measure(
     if quad is None:
         return None
     # Keypoint scales must agree with the homography's local scale at each inlier.
-    local = _local_scale(hmat, rxy[inl])
+    local = local_scale(hmat, rxy[inl])
     disagreement = float(np.exp(np.median(np.abs(np.log(np.maximum(scale[inl], 1e-6) / np.maximum(local, 1e-6))))))
     hull = cv2.convexHull(rxy[inl].astype(np.float32))
     spread = float(cv2.contourArea(hull)) / float(w * h)
@@ -528,97 +523,6 @@ def _looks_right(m: Measures, cfg: VerifyConfig) -> bool:
     return _colour_passes(m, cfg)
 
 
-def guided(
-    index: LogoIndex, ref_id: int, hmat: np.ndarray, quad: np.ndarray, photo: Features, thr: float,
-    cfg: VerifyConfig, *, printed: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """Correspondences found by looking where a fit puts each of the logo's keypoints (guided matching):
-    photo keypoints inside ``quad`` within ``thr`` of a projected reference keypoint, of the size and
-    orientation the fit predicts there, whose descriptor is close in absolute terms. No ratio test:
-    the geometry already singles out the candidate, where the ratio test against every enrolled logo
-    discards true matches of a small or partly hidden logo. A ``printed`` fit looks for the keypoints
-    of the logo's one-colour prints (and, in dark ink, of the logo as enrolled: its matches helped the
-    fit), each of which must be closer than any other party's descriptor (guided_rival_ratio): no
-    colour tells parties' prints apart. Returns (reference xy, photo xy, scale)."""
-    empty = (np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0))
-    inside = np.nonzero(inside_quad(quad, photo.xy.astype(np.float64)))[0]
-    if len(inside) == 0:
-        return empty
-    mirrored = index.references[ref_id].mirrored
-    if index.references[ref_id].swapped:
-        kinds = [MIRRORED_SWAPPED_PRINT if mirrored else SWAPPED_PRINT]
-    elif mirrored:
-        kinds = [MIRRORED, MIRRORED_PRINT] if printed else [MIRRORED]
-    else:
-        kinds = [AS_ENROLLED, PRINT] if printed else [AS_ENROLLED]
-    spans = [index.rows[(ref_id, kind)] for kind in kinds if (ref_id, kind) in index.rows]
-    found = [f for f in (_guided_rows(index, span, hmat, inside, photo, thr, cfg) for span in spans) if f is not None]
-    if not found:
-        return empty
-    pi = np.concatenate([f[0] for f in found])
-    ri = np.concatenate([f[1] for f in found])
-    dist = np.concatenate([f[2] for f in found])
-    # One reference keypoint per photo keypoint: the closest descriptor.
-    order = np.lexsort((dist, pi))
-    first = np.ones(len(order), bool)
-    first[1:] = pi[order][1:] != pi[order][:-1]
-    pi, ri, dist = pi[order][first], ri[order][first], dist[order][first]
-    q = inside[pi]
-    if printed and len(q):
-        # No colour tells a print from another party's print of like shape (two emblems in a disc above
-        # a name print much alike): each match must be closer than any other party's descriptor.
-        # (Seen mirrored, the photo's descriptors are compared mirrored, with the others' as they are.)
-        desc = photo.desc[q][:, MIRROR] if mirrored else photo.desc[q]
-        keep = dist < cfg.guided_rival_ratio * index.rival_distance(desc, int(index.party[ri[0]]))
-        q, ri = q[keep], ri[keep]
-    return (
-        index.xy[ri].astype(np.float64),
-        photo.xy[q].astype(np.float64),
-        (photo.size[q] / np.maximum(index.size[ri], 1e-3)).astype(np.float64),
-    )
-
-
-def _guided_rows(
-    index: LogoIndex, span: tuple[int, int], hmat: np.ndarray, inside: np.ndarray, photo: Features, thr: float,
-    cfg: VerifyConfig,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:  # fmt: skip
-    """Guided correspondences with the index rows ``span`` of one reference and kind: (positions in
-    ``inside``, index rows, descriptor distances), several per photo keypoint; None when there are none."""
-    start, stop = span
-    if stop <= start:
-        return None
-    rxy = index.xy[start:stop].astype(np.float64)
-    proj = cv2.perspectiveTransform(rxy.reshape(-1, 1, 2), hmat).reshape(-1, 2)
-    expected = index.size[start:stop] * _local_scale(hmat, rxy)
-    qxy = photo.xy[inside].astype(np.float64)
-    qsize = photo.size[inside]
-    pairs = []
-    for c in range(0, len(inside), 256):  # bounded memory when a big outline holds thousands of keypoints
-        near = np.linalg.norm(qxy[c : c + 256, None, :] - proj[None, :, :], axis=2) < thr
-        ratio = qsize[c : c + 256, None] / np.maximum(expected[None, :], 1e-6)
-        near &= (ratio > 1.0 / cfg.max_scale_disagreement) & (ratio < cfg.max_scale_disagreement)
-        p, r = np.nonzero(near)
-        pairs.append((p + c, r))
-    pi = np.concatenate([p for p, _ in pairs])
-    ri = np.concatenate([r for _, r in pairs])
-    if len(pi) == 0:
-        return None
-    # Rotation the fit implies at each reference keypoint (the image of its x axis).
-    jac = _jacobian(hmat, rxy[ri])
-    rot = np.rad2deg(np.arctan2(jac[:, 1, 0], jac[:, 0, 0]))
-    turn = photo.angle[inside[pi]] - index.angle[start + ri] - rot
-    turn = np.abs((turn + 180.0) % 360.0 - 180.0)
-    keep = turn < cfg.guided_max_angle
-    pi, ri = pi[keep], ri[keep]
-    desc = photo.desc[inside[pi]]
-    permutation = SEARCHED[int(index.kind[start])][1]  # light ink, mirrored: the photo's descriptors permuted
-    if permutation is not None:
-        desc = desc[:, permutation]
-    dist = np.linalg.norm(desc - index.descriptors(start, stop)[ri], axis=1)
-    keep = dist < cfg.guided_max_distance
-    return pi[keep], start + ri[keep], dist[keep]
-
-
 def _refit(hmat: np.ndarray, rxy: np.ndarray, qxy: np.ndarray, thr: float) -> tuple[np.ndarray, np.ndarray]:
     """A homography refitted to ``rxy`` -> ``qxy`` (RANSAC), with its inliers; ``hmat`` where that fails."""
     if len(rxy) >= 4:
@@ -644,21 +548,3 @@ def _good_quad(quad: np.ndarray, aspect: float, cfg: VerifyConfig) -> bool:
     height = 0.5 * (lengths[1] + lengths[3])
     change = (width / height) / aspect
     return 1.0 / cfg.max_aspect_change <= change <= cfg.max_aspect_change
-
-
-def _jacobian(hmat: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """(N, 2, 2) Jacobians of the homography at ``pts``."""
-    x, y = pts[:, 0], pts[:, 1]
-    wv = hmat[2, 0] * x + hmat[2, 1] * y + hmat[2, 2]
-    u = (hmat[0, 0] * x + hmat[0, 1] * y + hmat[0, 2]) / wv
-    v = (hmat[1, 0] * x + hmat[1, 1] * y + hmat[1, 2]) / wv
-    j = np.empty((len(pts), 2, 2))
-    j[:, 0, 0] = (hmat[0, 0] - u * hmat[2, 0]) / wv
-    j[:, 0, 1] = (hmat[0, 1] - u * hmat[2, 1]) / wv
-    j[:, 1, 0] = (hmat[1, 0] - v * hmat[2, 0]) / wv
-    j[:, 1, 1] = (hmat[1, 1] - v * hmat[2, 1]) / wv
-    return j
-
-
-def _local_scale(hmat: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.abs(np.linalg.det(_jacobian(hmat, pts))))
