@@ -7,6 +7,13 @@ the number of logos is visible where it happens: only the index queries depend o
 
     python scripts/bench_logos.py [--runs 9] [--logos 10,20,40] [--devset PATH] [--set detect_side=1024]
     python scripts/bench_logos.py --against HEAD~1 [--rounds 4] [--runs 9] [--logos 40]
+    python scripts/bench_logos.py --real [--every 2]
+
+The bench photo is one synthetic scene; real photos are busier (thousands of keypoints on crowds,
+grilles and jerseys, more pose hypotheses and closer looks). ``--real`` times the detector on the
+devset's photos instead (every ``--every``-th; the decoded images, as the screener passes them): the
+brand photos with the devset's brands enrolled, and every other photo with the 40 synthetic party
+logos enrolled (none shows one). It prints mean, median, 90th percentile and maximum per photo.
 
 ``--against REV`` times this checkout and git revision REV (checked out in a temporary worktree)
 in alternating runs of this script, the same photo for both: this shared machine's speed drifts by
@@ -85,6 +92,42 @@ def bench(n_logos: int, runs: int, devset: Path) -> dict[str, float]:
         }
 
 
+def real_photos(devset: Path, every: int) -> None:
+    """Per-photo detect time on the devset's real photos (see the module docstring)."""
+    if not (devset / "logo").is_dir():
+        print(f"--real: skipped ({devset} not found)")
+        return
+    brand_photos = sorted((devset / "logo" / "wild" / "brand").iterdir())[::every]
+    others = ev._devset_photos(devset, ("face", "text", "gesture"))[::every]
+    print("devset photos, one detect call each (decoded beforehand); ms per photo (machine shared: pessimistic)")
+    print(f"{'':34} {'photos':>6} {'mean':>6} {'median':>6} {'p90':>6} {'max':>6} {'cpu':>6} {'windows':>7}")
+    for label, photos, enrol in (
+        ("brand photos, 2 brands enrolled", brand_photos, lambda root: ev.brand_registry(root, devset)),
+        ("other photos, 40 party logos", others, lambda root: ev.synthetic_registry(root, 40)),
+    ):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "reg"
+            enrol(root)
+            det = ev.detector_for(root)
+            det.warmup()
+            images = [load_image(p) for p in photos]
+            det.detect(images[0])
+            wall, cpu, windows = [], [], []
+            for image in images:
+                times = StageTimes()
+                c0 = time.process_time()
+                t0 = time.perf_counter()
+                det.detect(image, times=times)
+                wall.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.process_time() - c0) * 1000)
+                windows.append(times.windows)
+        p90 = float(np.percentile(wall, 90))
+        print(
+            f"{label:34} {len(wall):>6} {statistics.mean(wall):>6.0f} {statistics.median(wall):>6.0f} {p90:>6.0f} "
+            f"{max(wall):>6.0f} {statistics.mean(cpu):>6.0f} {statistics.mean(windows):>7.2f}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=9)
@@ -95,7 +138,12 @@ def main() -> None:
     )
     ap.add_argument("--against", metavar="REV", help="compare with this git revision, runs interleaved")
     ap.add_argument("--rounds", type=int, default=4, help="with --against: alternations")
+    ap.add_argument("--real", action="store_true", help="time the devset's photos instead (see above)")
+    ap.add_argument("--every", type=int, default=2, help="with --real: every n-th photo")
     args = ap.parse_args()
+    if args.real:
+        real_photos(args.devset, args.every)
+        return
     if args.against:
         compare(args.against, args.rounds, args.runs, args.logos.split(",")[-1], args.set)
         return

@@ -219,21 +219,31 @@ def eval_synthetic(args: argparse.Namespace, seed: int) -> Tally:
         return Tally(found_n, truth_n, neg_n, neg_flagged, wrong_findings, findings_n)
 
 
+# The devset's brands (file-name key -> party id they are enrolled as).
+BRANDS = {"golden_state": "gsw", "lexus": "lexus"}
+
+
+def brand_registry(root: Path, devset: Path) -> None:
+    """A registry at ``root`` with the devset's brand references enrolled, each brand as a party."""
+    ref_dir = devset / "logo" / "reference" / "brand"
+    init_registry(root)
+    reg = load_registry(root)
+    extra = tuple(Party(id=b, name=b, abbreviation=b.upper(), election="pileg2024") for b in BRANDS.values())
+    save_registry(dataclasses.replace(reg, parties=reg.parties + extra), root)
+    for key, pid in BRANDS.items():
+        add_logo(root, pid, sorted(p for p in ref_dir.iterdir() if key in p.name))
+
+
 def eval_devset(args: argparse.Namespace) -> None:
     ref_dir = args.devset / "logo" / "reference" / "brand"
     wild_dir = args.devset / "logo" / "wild" / "brand"
     if not ref_dir.is_dir():
         print(f"devset: skipped ({ref_dir} not found)")
         return
-    brands = {"golden_state": "gsw", "lexus": "lexus"}
+    brands = BRANDS
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
-        init_registry(root)
-        reg = load_registry(root)
-        extra = tuple(Party(id=b, name=b, abbreviation=b.upper(), election="pileg2024") for b in brands.values())
-        save_registry(dataclasses.replace(reg, parties=reg.parties + extra), root)
-        for key, pid in brands.items():
-            add_logo(root, pid, sorted(p for p in ref_dir.iterdir() if key in p.name))
+        brand_registry(root, args.devset)
         det = Detector(root)
         hits = total = wrong = 0
         for p in sorted(wild_dir.iterdir()):
