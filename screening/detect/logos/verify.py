@@ -19,9 +19,9 @@ accepts. So, as in Lowe (2004):
    its prints (edge alignment, and colours that are two: ink and cloth; see :mod:`appearance`);
 4. a fit whose edges line up (a print's: with its print's edges) but that fails for too few or
    bunched inliers (an arm across the logo, a fold: the ratio test keeps few matches of what is in
-   view) is re-matched where it puts each of the logo's keypoints, or its print's (guided matching:
-   position, size, orientation and descriptor, no ratio test), refitted, and judged on the part in
-   view, colours (or a print's two tones) included;
+   view) is re-matched where it puts each of the logo's keypoints, or its print's (guided matching,
+   :mod:`guided`: position, size, orientation and descriptor, no ratio test), refitted, and judged on
+   the part in view, colours (or a print's two tones) included;
 5. accepted inliers are removed and the next cluster is tried, so several instances are found.
 """
 
