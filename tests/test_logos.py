@@ -383,6 +383,27 @@ def test_findings_do_not_depend_on_the_thread_count(detector: LogoDetector, logo
     assert results[1] == results[0] and results[2] == results[0]
 
 
+def test_the_split_search_finds_what_one_search_of_every_keypoint_finds(
+    detector: LogoDetector, logos: dict[str, np.ndarray]
+) -> None:
+    """The photo's keypoints are searched in equal runs on parallel threads, not band by band: the
+    matches, photo indices included, are those of one search of all of them (here most keypoints lie
+    in the lower band, so the runs and the bands differ)."""
+    scene = gen.procedural_background(np.random.default_rng(8), (1600, 1200))
+    scene[:500] = (200, 190, 180)  # a plain top: few keypoints in the upper band
+    _place(scene, logos["pdip"], [(200, 700), (520, 730), (500, 1060), (210, 1030)])
+    gray, _ = detector._detection_gray(load_image(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2RGB)))
+    photo, matches = detector.describe_and_match(gray)
+    cfg = detector.config
+    whole = detector.index.query(photo, cfg.ratio, cfg.print_ratio, cfg.mirror_ratio)
+    upper = np.count_nonzero(photo.xy[:, 1] < gray.shape[0] / 2)
+    assert upper < 0.3 * len(photo)
+    assert len(matches.q) > 50
+    assert sorted(zip(matches.q.tolist(), matches.r.tolist(), strict=True)) == sorted(
+        zip(whole.q.tolist(), whole.r.tolist(), strict=True)
+    )
+
+
 def test_pose_hypotheses_need_agreeing_matches(detector: LogoDetector) -> None:
     """Three matches predicting one small logo make a hypothesis at its centre and size; as many
     matches predicting scattered poses make none."""

@@ -237,29 +237,34 @@ class LogoDetector:
         """Keypoints of the detection image and their matches against the index.
 
         SIFT and the FLANN search are most of the detector's time and both release the GIL, so the
-        image is cut into horizontal bands that are described and matched on parallel threads. Each
-        band reaches ``band_overlap`` pixels into its neighbours so that keypoints near a seam are
-        found and described with their surroundings, then keeps only the keypoints of its own rows.
+        image is cut into horizontal bands that are described on parallel threads. Each band reaches
+        ``band_overlap`` pixels into its neighbours so that keypoints near a seam are found and
+        described with their surroundings, then keeps only the keypoints of its own rows. The search
+        is then split into as many equal runs of keypoints, not by band: a band of sky beside one of
+        crowd left a thread idle for a quarter of the search on average (devset photos).
         """
         cfg = self.config
         h = gray.shape[0]
         n = max(1, min(cfg.bands, h // (4 * cfg.band_overlap)))
         cuts = [round(i * h / n) for i in range(n + 1)]
 
-        def band(i: int) -> tuple[Features, Matches]:
+        def band(i: int) -> Features:
             top = max(0, cuts[i] - cfg.band_overlap)
             part = gray[top : min(h, cuts[i + 1] + cfg.band_overlap)]
             feats = extract(part, max_features=cfg.max_features // n, contrast=cfg.contrast)
             y = feats.xy[:, 1] + top
-            own = np.nonzero((y >= cuts[i]) & (y < cuts[i + 1]))[0]
-            xy = feats.xy[own] + np.array([0, top], np.float32)
-            feats = Features(xy, feats.size[own], feats.angle[own], feats.desc[own])
-            return feats, self.index.query(feats, cfg.ratio, cfg.print_ratio, cfg.mirror_ratio)
+            feats = feats.subset((y >= cuts[i]) & (y < cuts[i + 1]))
+            return Features(feats.xy + np.array([0, top], np.float32), feats.size, feats.angle, feats.desc)
 
-        parts = self._map(band, range(n))
-        offsets = np.cumsum([0] + [len(f) for f, _ in parts[:-1]])
-        photo = Features.join([f for f, _ in parts])
-        return photo, Matches.join([m for _, m in parts], [int(off) for off in offsets])
+        photo = Features.join(self._map(band, range(n)))
+        runs = [round(i * len(photo) / n) for i in range(n + 1)]
+        found = self._map(
+            lambda i: self.index.query(
+                photo.subset(slice(runs[i], runs[i + 1])), cfg.ratio, cfg.print_ratio, cfg.mirror_ratio
+            ),
+            range(n),
+        )
+        return photo, Matches.join(found, runs[:-1])
 
     def _map(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
         """``fn`` over ``items``, on the detector's threads when it has more than one."""

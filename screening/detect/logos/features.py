@@ -51,6 +51,10 @@ class Features:
     def __len__(self) -> int:
         return int(self.xy.shape[0])
 
+    def subset(self, rows: slice | np.ndarray) -> Features:
+        """The keypoints ``rows`` (a slice, indices or a mask), in that order."""
+        return Features(self.xy[rows], self.size[rows], self.angle[rows], self.desc[rows])
+
     @staticmethod
     def join(parts: list[Features]) -> Features:
         """Several feature sets as one, in order (pyramid levels, views, bands)."""

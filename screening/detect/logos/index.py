@@ -164,9 +164,9 @@ class LogoIndex:
         for i, r in enumerate(references):
             f, n_print = r.features.features, r.features.print_rows
             cut = len(f) - n_print
-            enrolled = _rows(f, 0, cut)
+            enrolled = f.subset(slice(0, cut))
             kinds[AS_ENROLLED].append((enrolled, i))
-            printed = _rows(f, cut, len(f))
+            printed = f.subset(slice(cut, len(f)))
             kinds[PRINT].append((printed, i))  # same polarity, same reference: see the module docstring
             turned = Features(printed.xy, printed.size, np.mod(printed.angle + 180.0, 360.0), printed.desc)
             kinds[SWAPPED_PRINT].append((turned, self.plain + i))
@@ -386,7 +386,3 @@ def _mirrored(f: Features, width: int) -> Features:
     descriptors unchanged: the photo's are mirrored instead, see :data:`features.MIRROR`)."""
     xy = np.column_stack([width - 1 - f.xy[:, 0], f.xy[:, 1]]).astype(np.float32)
     return Features(xy, f.size, np.mod(180.0 - f.angle, 360.0), f.desc)
-
-
-def _rows(f: Features, start: int, stop: int) -> Features:
-    return Features(f.xy[start:stop], f.size[start:stop], f.angle[start:stop], f.desc[start:stop])
