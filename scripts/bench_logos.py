@@ -98,7 +98,7 @@ def real_photos(devset: Path, every: int) -> None:
         print(f"--real: skipped ({devset} not found)")
         return
     brand_photos = sorted((devset / "logo" / "wild" / "brand").iterdir())[::every]
-    others = ev._devset_photos(devset, ("face", "text", "gesture"))[::every]
+    others = ev.devset_photos(devset, ("face", "text", "gesture"))[::every]
     print("devset photos, one detect call each (decoded beforehand); ms per photo (machine shared: pessimistic)")
     print(f"{'':34} {'photos':>6} {'mean':>6} {'median':>6} {'p90':>6} {'max':>6} {'cpu':>6} {'windows':>7}")
     for label, photos, enrol in (

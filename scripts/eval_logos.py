@@ -240,14 +240,13 @@ def eval_devset(args: argparse.Namespace) -> None:
     if not ref_dir.is_dir():
         print(f"devset: skipped ({ref_dir} not found)")
         return
-    brands = BRANDS
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
         brand_registry(root, args.devset)
         det = Detector(root)
         hits = total = wrong = 0
         for p in sorted(wild_dir.iterdir()):
-            pid = next(v for k, v in brands.items() if k.replace("_", "") in p.name.replace("_", ""))
+            pid = next(v for k, v in BRANDS.items() if k.replace("_", "") in p.name.replace("_", ""))
             found = det.detect(load_image(p))
             ok = any(f.party == pid for f in found)
             hits += ok
@@ -255,9 +254,9 @@ def eval_devset(args: argparse.Namespace) -> None:
             wrong += any(f.party != pid for f in found)
             if args.verbose:
                 print(f"  {'HIT ' if ok else 'miss'} {p.name}: {[(f.party, f.detail['inliers']) for f in found]}")
-        others = _devset_photos(args.devset, ("face", "text", "gesture"))
+        others = devset_photos(args.devset, ("face", "text", "gesture"))
         flagged = _flagged(det, others, args)
-        print(f"devset: {len(brands)} brands enrolled from {ref_dir.relative_to(args.devset)}")
+        print(f"devset: {len(BRANDS)} brands enrolled from {ref_dir.relative_to(args.devset)}")
         print(f"  recall (photo has its brand found) {hits}/{total} = {hits / max(total, 1):.1%}")
         print(f"  wrong brand on logo photos         {wrong}/{total}")
         print(f"  photos without the logos flagged   {flagged}/{len(others)} = {flagged / max(len(others), 1):.1%}")
@@ -275,7 +274,7 @@ def _flagged(det: Detector, photos: list[Path], args: argparse.Namespace) -> int
     return flagged
 
 
-def _devset_photos(devset: Path, subsets: tuple[str, ...]) -> list[Path]:
+def devset_photos(devset: Path, subsets: tuple[str, ...]) -> list[Path]:
     photos = [q for sub in subsets for q in sorted((devset / sub).rglob("*"))]
     return [q for q in photos if q.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp")]
 
@@ -283,7 +282,7 @@ def _devset_photos(devset: Path, subsets: tuple[str, ...]) -> list[Path]:
 def eval_devset_parties(args: argparse.Namespace) -> None:
     """The synthetic party logos enrolled instead of the brands: no devset photo shows one of them, so
     every finding on a real photo (brand logos, shop signs, faces, crowds, text) is a false alarm."""
-    photos = _devset_photos(args.devset, ("logo", "face", "text", "gesture"))
+    photos = devset_photos(args.devset, ("logo", "face", "text", "gesture"))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "reg"
         synthetic_registry(root, args.logos)
