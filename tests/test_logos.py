@@ -628,6 +628,29 @@ def test_half_hidden_print_found_by_guided_matching(detector: LogoDetector, logo
         assert _detect(without, photo) == [], ink
 
 
+def test_a_cluster_whose_seed_is_impossible_fits_nothing(detector: LogoDetector) -> None:
+    """A cluster whose affine seed already puts the logo mirrored (a chance agreement: a printed logo
+    is never seen mirrored as enrolled) gets no RANSAC fit; the same matches unmirrored do."""
+    from screening.detect.logos.verify import _fits, outline
+
+    ref = detector.index.references[0].features
+    colour = ColourView(np.zeros((1200, 1600, 3), np.uint8))
+    cfg = detector.config.verify
+
+    def possible(model: np.ndarray) -> bool:
+        return outline(ref, model, colour, cfg) is not None
+
+    rng = np.random.default_rng(4)
+    rxy = rng.uniform(0, [ref.width, ref.height], (40, 2))
+    members = np.arange(40)
+    free = np.ones(40, bool)
+    upright = rxy * 0.8 + [500.0, 400.0]
+    mirrored = np.column_stack([900.0 - rxy[:, 0] * 0.8, rxy[:, 1] * 0.8 + 400.0])
+    assert len(list(_fits(rxy, upright, members, free, 5.0, 5, possible))) == 2  # homography, then affine
+    assert len(list(_fits(rxy, mirrored, members, free, 5.0, 5, lambda _model: True))) == 2
+    assert list(_fits(rxy, mirrored, members, free, 5.0, 5, possible)) == []
+
+
 def test_pairs_within_finds_exactly_the_close_pairs() -> None:
     """The grid search behind guided matching returns what comparing every pair returns, in the same
     order: points on cell borders, at negative coordinates and repeated included."""
