@@ -251,6 +251,14 @@ def mirror_symmetric(ref: ReferenceFeatures) -> bool:
     return ref.self_mirror >= SYMMETRIC_SHARE
 
 
+def mirrored_places(f: Features, width: int) -> Features:
+    """Keypoints ``f`` of a logo ``width`` canonical pixels wide, at their places in its mirror image
+    (angle ``a`` becomes ``180 - a``); their descriptors unchanged: the index mirrors the photo's
+    instead (:data:`MIRROR`)."""
+    xy = np.column_stack([width - 1 - f.xy[:, 0], f.xy[:, 1]]).astype(np.float32)
+    return Features(xy, f.size, np.mod(180.0 - f.angle, 360.0), f.desc)
+
+
 def _self_mirror(f: Features, width: int) -> float:
     """The share of ``f`` (a logo ``width`` canonical pixels wide) that looks the same mirrored: each
     keypoint's descriptor mirrored (:data:`MIRROR`) has its nearest neighbour among the logo's own at
@@ -260,8 +268,7 @@ def _self_mirror(f: Features, width: int) -> float:
     nearest = cv2.BFMatcher(cv2.NORM_L2).match(np.ascontiguousarray(f.desc[:, MIRROR]), f.desc)
     twin = np.array([m.trainIdx for m in nearest])
     close = np.array([m.distance for m in nearest]) < _TWIN_DESCRIPTOR
-    mirrored_xy = np.column_stack([width - 1 - f.xy[:, 0], f.xy[:, 1]])
-    placed = np.linalg.norm(mirrored_xy - f.xy[twin], axis=1) < _TWIN_PLACE * REF_SIDE + 1.5
+    placed = np.linalg.norm(mirrored_places(f, width).xy - f.xy[twin], axis=1) < _TWIN_PLACE * REF_SIDE + 1.5
     return float(np.mean(close & placed))
 
 

@@ -62,6 +62,7 @@ from screening.detect.logos.features import (
     ReferenceFeatures,
     mirror_symmetric,
     mirrored_features,
+    mirrored_places,
 )
 from screening.detect.logos.forests import kd_forest
 
@@ -170,9 +171,9 @@ class LogoIndex:
             kinds[PRINT].append((printed, i))  # same polarity, same reference: see the module docstring
             turned = Features(printed.xy, printed.size, np.mod(printed.angle + 180.0, 360.0), printed.desc)
             kinds[SWAPPED_PRINT].append((turned, self.plain + i))
-            kinds[MIRRORED].append((_mirrored(enrolled, r.features.width), 2 * self.plain + i))
-            kinds[MIRRORED_PRINT].append((_mirrored(printed, r.features.width), 2 * self.plain + i))
-            kinds[MIRRORED_SWAPPED_PRINT].append((_mirrored(turned, r.features.width), 3 * self.plain + i))
+            kinds[MIRRORED].append((mirrored_places(enrolled, r.features.width), 2 * self.plain + i))
+            kinds[MIRRORED_PRINT].append((mirrored_places(printed, r.features.width), 2 * self.plain + i))
+            kinds[MIRRORED_SWAPPED_PRINT].append((mirrored_places(turned, r.features.width), 3 * self.plain + i))
         used = [AS_ENROLLED] + ([PRINT] + ([SWAPPED_PRINT] if swapped else []) if prints else [])
         if mirrored:
             used += [k for k in _MIRRORED_KINDS if SEARCHED[k][0] in used and (k != MIRRORED_SWAPPED_PRINT or swapped)]
@@ -379,10 +380,3 @@ class LogoIndex:
         q = np.concatenate(qs).astype(np.int32)
         r = np.concatenate(rs).astype(np.int32)
         return Matches(q, r, self.ref[r].astype(np.int32), np.concatenate(ratios).astype(np.float32))
-
-
-def _mirrored(f: Features, width: int) -> Features:
-    """Rows ``f`` of a logo ``width`` canonical pixels wide, at their places in its mirror image (their
-    descriptors unchanged: the photo's are mirrored instead, see :data:`features.MIRROR`)."""
-    xy = np.column_stack([width - 1 - f.xy[:, 0], f.xy[:, 1]]).astype(np.float32)
-    return Features(xy, f.size, np.mod(180.0 - f.angle, 360.0), f.desc)
