@@ -440,6 +440,51 @@ def test_pose_hypotheses_need_agreeing_matches(detector: LogoDetector) -> None:
     assert hypotheses(index, matches, photo, min_votes=3, max_ratio=0.85, max_size=40.0, explained=[]) == []
 
 
+def test_close_agreements_pool_a_partys_images(logos: dict[str, np.ndarray]) -> None:
+    """One match from each of a party's two images, both just above the Hough hypotheses' ratio cut,
+    predicting one 70-px logo: no Hough bin holds two of them, close agreement pooled over the party
+    does. Centres or sizes apart, two parties, or ratios at the cut make nothing."""
+    from screening.detect.logos.index import LogoIndex, Matches, Reference
+    from screening.detect.logos.poses import close_agreements, hypotheses
+
+    feats = describe_reference(gen.reference_image(logos["pdip"]))
+    other = describe_reference(gen.reference_image(logos["gerindra"]))
+    # A party enrolled with two images (the same design twice is enough here), and another party.
+    index = LogoIndex(
+        [Reference("pdip", "a.png", feats), Reference("pdip", "b.png", feats), Reference("gerindra", "c.png", other)],
+        prints=False, swapped=False, mirrored=False,
+    )  # fmt: skip
+    rng = np.random.default_rng(1)
+
+    def agreeing(centres: list[tuple[float, float]], sizes: list[float], refs: list[int], ratio: float) -> list:
+        """Two photo keypoints whose matches to two far-apart points of images ``refs`` predict those
+        logo centres and sizes."""
+        rows = [np.nonzero(index.ref == k)[0] for k in refs]
+        far = np.argmax(np.linalg.norm(index.xy[rows[1]] - index.xy[rows[0][0]], axis=1))
+        picks = np.array([rows[0][0], rows[1][far]])
+        dims = [index.references[k].features for k in refs]
+        s = np.array([size / max(d.width, d.height) for size, d in zip(sizes, dims, strict=True)])
+        ref_centre = np.array([[d.width / 2, d.height / 2] for d in dims])
+        xy = np.array(centres) - s[:, None] * (ref_centre - index.xy[picks])
+        photo = Features(
+            xy.astype(np.float32), (index.size[picks] * s).astype(np.float32), index.angle[picks].copy(),
+            rng.random((2, 128), dtype=np.float32),
+        )  # fmt: skip
+        matches = Matches(np.arange(2, dtype=np.int32), picks.astype(np.int32), np.array(refs, np.int32),
+                          np.full(2, ratio, np.float32))  # fmt: skip
+        args = {"min_votes": 2, "max_size": 200.0, "explained": []}
+        assert hypotheses(index, matches, photo, max_ratio=0.85, **args) == []
+        return close_agreements(index, matches, photo, max_ratio=0.9, **args)
+
+    (hyp,) = agreeing([(500, 400), (502, 399)], [70, 74], [0, 1], 0.88)
+    assert hyp.ref in (0, 1) and hyp.votes == 2
+    assert np.allclose(hyp.centre, (501, 399.5), atol=1.0) and abs(hyp.size - 72) < 1.0
+    assert agreeing([(500, 400), (530, 400)], [70, 70], [0, 1], 0.88) == []  # centres 0.4 of the size apart
+    assert agreeing([(500, 400), (500, 400)], [70, 112], [0, 1], 0.88) == []  # sizes 1.6x apart
+    assert agreeing([(500, 400), (500, 400)], [70, 70], [0, 2], 0.88) == []  # two parties
+    assert agreeing([(500, 400), (500, 400)], [70, 70], [0, 1], 0.9) == []  # at the ratio cut
+
+
 def test_pose_error_dial_skips_chance_windows_not_small_logos(
     detector: LogoDetector, logos: dict[str, np.ndarray]
 ) -> None:
@@ -893,7 +938,9 @@ def test_dense_verification_tries_another_pose_at_one_place(
             return real(index, hyp, *args)
 
         monkeypatch.setattr(logo_detector, "verify_densely", spy)
-        det = LogoDetector(detector.registry, dataclasses.replace(detector.config, dense_per_place=per_place))
+        # Only the hypotheses above: no close agreements (tested on their own).
+        config = dataclasses.replace(detector.config, dense_per_place=per_place, dense_close=0)
+        det = LogoDetector(detector.registry, config)
         return det._dense_hypotheses(matches, photo, [], [], factor, colour), aligned
 
     assert dense(1) == ([], [wrong])

@@ -32,7 +32,7 @@ from screening.detect.logos.appearance import ColourView
 from screening.detect.logos.dense import verify_densely
 from screening.detect.logos.features import Features, extract
 from screening.detect.logos.index import AS_ENROLLED, PRINT, SWAPPED_PRINT, LogoIndex, Matches, Reference
-from screening.detect.logos.poses import Hypothesis, hypotheses
+from screening.detect.logos.poses import Hypothesis, close_agreements, hypotheses
 from screening.detect.logos.verify import Instance, VerifyConfig, candidate_references, find_instances, suppress
 from screening.findings import Box, Finding, FindingKind
 from screening.image import LoadedImage
@@ -102,6 +102,8 @@ class LogoConfig:
     # voted by the logos' matches as enrolled and as dark-ink prints (0 = windows' hypotheses only).
     dense_hypotheses: int = 4
     dense_per_place: int = 2  # ... and of the poses predicted at one place (a window's counts as one)
+    dense_close: int = 4  # ... then at most this many poses a party's matches agree on closely (0 = none)
+    dense_close_votes: int = 3  # ... with this many matches at least
     verify: VerifyConfig = field(default_factory=VerifyConfig)
 
     @classmethod
@@ -343,6 +345,16 @@ class LogoDetector:
             elif tried[at] < cfg.dense_per_place and not hyp.same_pose(places[at]):
                 tried[at] += 1
                 todo.append(hyp)
+        # Then the poses a party's matches agree on closely (see poses.close_agreements), where nothing
+        # aligned that reference yet: a blurred flag's matches, split over the party's images.
+        if cfg.dense_close > 0:
+            aligned = [w.hypothesis for w in windows] + todo
+            close = close_agreements(
+                self.index, own, photo, min_votes=cfg.dense_close_votes, max_ratio=cfg.ratio,
+                max_size=cfg.zoom_target * factor, explained=found,
+            )  # fmt: skip
+            fresh = [hyp for hyp in close if not any(hyp.ref == o.ref and hyp.near(o) for o in aligned)]
+            todo += fresh[: cfg.dense_close]
         out = [verify_densely(self.index, hyp, own, photo.xy, colour, cfg.verify) for hyp in todo]
         return [inst for inst in out if inst is not None]
 

@@ -109,6 +109,80 @@ def hypotheses(
     return out
 
 
+def close_agreements(
+    index: LogoIndex, matches: Matches, photo: Features, *, min_votes: int, max_ratio: float, max_size: float,
+    explained: list[Instance], centre: float = 0.15, size: float = 0.25, most: int = 8,
+) -> list[Hypothesis]:  # fmt: skip
+    """Poses on which at least ``min_votes`` matches of one party (ratio below ``max_ratio``) agree
+    closely: predicted centres within about ``centre`` of the logo's size of each other, and sizes
+    within about ``size`` (a fraction); at most ``most``, most votes first.
+
+    A small blurred logo (a party flag across a rally) keeps a few matches whose predicted centres
+    agree to a few pixels, but spread over the party's reference images (a full logo and its simplified
+    badge draw the same design) and with ratios just above :func:`hypotheses`' cut: neither image's
+    Hough bin holds two of them. Pooled over the party, at the index's own ratio cut and with bins
+    this tight (rotation ignored: blur turns small keypoints' orientations), chance matches seldom
+    agree. Each pose is the hypothesis of the party's reference with the most of its matches."""
+    keep = matches.ratio < max_ratio
+    qxy = photo.xy[matches.q].astype(np.float64)
+    for inst in explained:
+        keep &= ~inside_quad(inst.quad, qxy)
+    sel = np.nonzero(keep)[0]
+    if len(np.unique(matches.q[sel])) < min_votes:
+        return []
+    refs = matches.ref[sel]
+    centres, sizes, thetas = np.empty((len(sel), 2)), np.empty(len(sel)), np.empty(len(sel))
+    for ref_id in np.unique(refs).tolist():
+        at = np.nonzero(refs == ref_id)[0]
+        votes = Votes.of(index, ref_id, matches, sel[at], photo)
+        centres[at], sizes[at], thetas[at] = votes.centre, votes.scale * votes.side, votes.theta
+    small = sizes < 1.5 * max_size
+    sel, refs, centres, sizes, thetas = sel[small], refs[small], centres[small], sizes[small], thetas[small]
+    if len(sel) < min_votes:
+        return []
+    party = index.party[matches.r[sel]].astype(np.int64)
+    # Bins of party, size (steps of 1 + size) and centre (steps of `centre` x the bin's size); each
+    # match votes for the 2 nearest bins per dimension, as in hough().
+    steps = np.log(sizes) / np.log1p(size)
+    sb = np.floor(steps)
+    sbin = np.stack([sb, sb + np.where(steps - sb >= 0.5, 1, -1)])  # (2, n)
+    unit = centre * np.power(1.0 + size, sbin + 0.5)
+    fx, fy = centres[:, 0] / unit, centres[:, 1] / unit
+    xb, yb = np.floor(fx), np.floor(fy)
+    xbin = np.stack([xb, xb + np.where(fx - xb >= 0.5, 1, -1)], axis=1)  # (2 size, 2 x, n)
+    ybin = np.stack([yb, yb + np.where(fy - yb >= 0.5, 1, -1)], axis=1)
+    code = ((party << 12) | (sbin.astype(np.int64) + 2048))[:, None, None, :]
+    keys = (
+        (code << 40)
+        | ((xbin[:, :, None, :].astype(np.int64) + (1 << 19)) << 20)
+        | (ybin[:, None, :, :].astype(np.int64) + (1 << 19))
+    )
+    keys = np.broadcast_to(keys, (2, 2, 2, len(sel))).reshape(-1)
+    ids = np.tile(np.arange(len(sel)), 8)
+    # Votes count distinct photo keypoints: one (bin, keypoint) pair each.
+    q = matches.q[sel][ids]
+    order = np.lexsort((q, keys))
+    first = np.ones(len(order), bool)
+    first[1:] = (keys[order][1:] != keys[order][:-1]) | (q[order][1:] != q[order][:-1])
+    bins, counts = np.unique(keys[order][first], return_counts=True)
+    out: list[Hypothesis] = []
+    for b in np.lexsort((bins, -counts)):  # most votes first, then by bin: the same order on every run
+        if counts[b] < min_votes or len(out) >= most:
+            break
+        members = np.unique(ids[keys == bins[b]])
+        ref_ids, n = np.unique(refs[members], return_counts=True)
+        ref_id = int(ref_ids[np.argmax(n)])
+        own = members[refs[members] == ref_id]
+        cx, cy = np.median(centres[members], axis=0)
+        hyp = Hypothesis(
+            ref_id, (float(cx), float(cy)), float(np.median(sizes[members])), int(counts[b]),
+            float(np.angle(np.exp(1j * thetas[own]).mean())),
+        )  # fmt: skip
+        if not any(hyp.ref == other.ref and hyp.near(other) for other in out):  # neighbouring bins' matches
+            out.append(hyp)
+    return out
+
+
 def pose_consistency(votes: Votes, members: np.ndarray) -> float | None:
     """How well the best-agreeing pair of ``members`` agrees with itself: two matches fix a similarity
     by their positions alone (the photo segment over the reference segment), which must repeat the
