@@ -441,9 +441,9 @@ def test_pose_hypotheses_need_agreeing_matches(detector: LogoDetector) -> None:
 
 
 def test_close_agreements_pool_a_partys_images(logos: dict[str, np.ndarray]) -> None:
-    """One match from each of a party's two images, both just above the Hough hypotheses' ratio cut,
-    predicting one 70-px logo: no Hough bin holds two of them, close agreement pooled over the party
-    does. Centres or sizes apart, two parties, or ratios at the cut make nothing."""
+    """One match from each of a party's two images predicting one 70-px logo: no reference's Hough bin
+    holds two of them, close agreement pooled over the party does. Centres or sizes apart, two
+    parties, or ratios at the cut make nothing."""
     from screening.detect.logos.index import LogoIndex, Matches, Reference
     from screening.detect.logos.poses import close_agreements, hypotheses
 
@@ -472,9 +472,10 @@ def test_close_agreements_pool_a_partys_images(logos: dict[str, np.ndarray]) -> 
         )  # fmt: skip
         matches = Matches(np.arange(2, dtype=np.int32), picks.astype(np.int32), np.array(refs, np.int32),
                           np.full(2, ratio, np.float32))  # fmt: skip
-        args = {"min_votes": 2, "max_size": 200.0, "explained": []}
-        assert hypotheses(index, matches, photo, max_ratio=0.85, **args) == []
-        return close_agreements(index, matches, photo, max_ratio=0.9, **args)
+        args = {"min_votes": 2, "max_ratio": 0.9, "max_size": 200.0, "explained": []}
+        # Even at close agreement's ratio cut, one match per image makes no Hough hypothesis.
+        assert hypotheses(index, matches, photo, **args) == []
+        return close_agreements(index, matches, photo, **args)
 
     (hyp,) = agreeing([(500, 400), (502, 399)], [70, 74], [0, 1], 0.88)
     assert hyp.ref in (0, 1) and hyp.votes == 2

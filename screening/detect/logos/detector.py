@@ -321,7 +321,8 @@ class LogoDetector:
         """Dense verification of the strongest unexplained pose hypotheses no window looked at. These
         are also voted by the dark-ink prints' matches (a blurred logo keeps few distinctive matches
         as enrolled, and its simplified prints match it as well), which would add windows on busy
-        photos (see :meth:`_zoom_windows`) but cost ~1 ms each here."""
+        photos (see :meth:`_zoom_windows`) but cost ~1 ms each here; then a few poses a party's
+        matches agree on closely (:func:`poses.close_agreements`)."""
         cfg = self.config
         own = matches.where(~self.index.light_ink[matches.ref])  # as enrolled and dark-ink prints, mirrored or not
         hyps = hypotheses(
