@@ -148,8 +148,7 @@ def main() -> None:
         compare(args.against, args.rounds, args.runs, args.logos.split(",")[-1], args.set)
         return
     for item in args.set:
-        key, _, value = item.partition("=")
-        ev.OVERRIDES[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+        ev.set_override(item)
     print("12-megapixel JPEG, detector on the 1600-px working copy; medians (machine shared: pessimistic)")
     cols = ("descr", "decode", "detect", "cpu", "kp+match", "verify", "zoom")
     print(f"{'logos':>5} " + " ".join(f"{c:>7}" for c in cols) + " found")

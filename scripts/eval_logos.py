@@ -63,8 +63,18 @@ SMALL = 120  # logos with a shorter long side (in the 1600-px scene) are reporte
 DEFAULT_DEVSET = Path(__file__).resolve().parents[2] / "shared" / "devset"
 
 
-OVERRIDES: dict[str, float] = {}  # --set key=value: try a setting without editing rules.toml
 KEPT = False  # --kept: each party also enrolled, with the same images, on an entry for Pemilu 2029
+OVERRIDES: dict[str, float | bool] = {}  # --set key=value: try a setting without editing rules.toml
+
+
+def set_override(item: str) -> None:
+    """Record one ``--set key=value`` (an integer, a number, or true / false for the switches)."""
+    key, _, value = item.partition("=")
+    word = value.strip().lower()
+    if word in ("true", "false"):
+        OVERRIDES[key] = word == "true"
+    else:
+        OVERRIDES[key] = int(value) if value.lstrip("-").isdigit() else float(value)
 
 
 def detector_for(root: Path) -> LogoDetector:
@@ -462,8 +472,7 @@ def main() -> None:
     global KEPT
     KEPT = args.kept
     for item in args.set:
-        key, _, value = item.partition("=")
-        OVERRIDES[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+        set_override(item)
     if args.only in (None, "synthetic"):
         seeds = [int(x) for x in str(args.seed).split(",")]
         total = Tally()
