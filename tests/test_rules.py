@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from screening.errors import RulesError
-from screening.findings import Box, Finding, FindingKind, Severity
+from screening.findings import Box, Finding, FindingKind, Severity, Verdict
 from screening.registry import load_registry
+from screening.report.terminal import render_verdict
 from screening.resources import rules_path
 from screening.rules import evaluate, load_rules
 
@@ -86,6 +88,17 @@ def test_party_message_names_the_party_in_both_languages() -> None:
     (v,) = evaluate([logo("pdip")], RULES, REG, dt.date(2024, 1, 10), SIZE)
     assert "Partai Demokrasi Indonesia Perjuangan (PDI-P)" in v.message.id
     assert "PDI-P" in v.message.en and v.points == ("D7b", "D7c")
+
+
+def test_terminal_evidence_is_worded_in_the_chosen_language() -> None:
+    finding = dataclasses.replace(gesture(), score=0.875, box=Box(12, 34, 56, 78))
+    violations = tuple(evaluate([finding], RULES, REG, dt.date(2024, 1, 10), SIZE))
+    assert violations, "a two-finger sign during the 2024 campaign must warn"
+    verdict = Verdict("p.jpg", None, *SIZE, (finding,), violations, {}, "2024-01-10")
+    id_text, en_text = render_verdict(verdict, lang="id"), render_verdict(verdict, lang="en")
+    assert "bukti: gestur tangan 'V sign' skor 0,88 di x=12 y=34 w=56 h=78" in id_text
+    assert "evidence: hand gesture 'V sign' score 0.88 at x=12 y=34 w=56 h=78" in en_text
+    assert " score " not in id_text and "skor" not in en_text
 
 
 def test_a_new_rule_needs_only_toml(tmp_path: Path) -> None:

@@ -15,6 +15,10 @@ _TEXT = {
         "note": "catatan",
         "sev": {"low": "ringan", "medium": "sedang", "high": "berat", "none": "-"},
         "track": {"ethics": "etik", "discipline": "disiplin"},
+        "kind": {"face": "wajah", "logo": "logo", "text": "teks", "gesture": "gestur tangan"},
+        "score": "skor",
+        "at": "di",
+        "decimal": ",",
     },
     "en": {
         "allow": "ALLOW: no breach of ASN neutrality found.",
@@ -26,6 +30,10 @@ _TEXT = {
         "note": "note",
         "sev": {"low": "low", "medium": "medium", "high": "high", "none": "-"},
         "track": {"ethics": "ethics", "discipline": "discipline"},
+        "kind": {"face": "face", "logo": "logo", "text": "text", "gesture": "hand gesture"},
+        "score": "score",
+        "at": "at",
+        "decimal": ".",
     },
 }
 
@@ -54,8 +62,10 @@ def render_verdict(verdict: Verdict, *, lang: str = "id", color: bool = False) -
         for i in v.findings:
             f = verdict.findings[i]
             x, y, w, h = f.box.as_list()
+            score = f"{f.score:.2f}".replace(".", t["decimal"])
             lines.append(
-                f"    {t['evidence']}: {f.kind.value} '{f.label}' score {f.score:.2f} at x={x} y={y} w={w} h={h}"
+                f"    {t['evidence']}: {t['kind'][f.kind.value]} '{f.label}' {t['score']} {score} "
+                f"{t['at']} x={x} y={y} w={w} h={h}"
             )
         if v.context is not None:
             lines.append(f"    {t['note']}: {v.context.get(lang)}")
