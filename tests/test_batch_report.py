@@ -56,6 +56,7 @@ def test_html_report_is_one_offline_file_with_everything_escaped(store: Path, tm
     assert "default-src 'none'" in page  # even an injection could not load anything
     assert page.count('src="data:image/jpeg;base64,') == 1 and "<rect" in page
     assert page.index("onerror=alert(1)") < page.index("corrupt_image")  # warned first, then errors
+    assert "berkas gambar rusak atau terpotong" in page  # the error's meaning in Indonesian, by its code
     assert "D7b" in page and "Civil servants may not" in page and "ASN dilarang" in page
     assert 'data-parties="pkb"' in page and '<option value="pkb">' in page
     bare = tmp_path / "bare.html"

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from screening.errors import RulesError
-from screening.findings import Box, Finding, FindingKind, Severity, Verdict
+from screening.batch.rescreen import TRANSIENT_ERRORS
+from screening.errors import RulesError, ScreeningError
+from screening.findings import Box, ErrorInfo, Finding, FindingKind, Severity, Verdict
 from screening.registry import load_registry
+from screening.report.error_words import error_id
 from screening.report.terminal import render_verdict
 from screening.resources import rules_path
 from screening.rules import evaluate, load_rules
@@ -99,6 +101,22 @@ def test_terminal_evidence_is_worded_in_the_chosen_language() -> None:
     assert "bukti: gestur tangan 'V sign' skor 0,88 di x=12 y=34 w=56 h=78" in id_text
     assert "evidence: hand gesture 'V sign' score 0.88 at x=12 y=34 w=56 h=78" in en_text
     assert " score " not in id_text and "skor" not in en_text
+
+
+def test_terminal_error_is_explained_in_indonesian_by_its_code() -> None:
+    failed = Verdict.failure("x.jpg", ErrorInfo("corrupt_image", "truncated JPEG at byte 512"), "2024-01-10", {})
+    assert "corrupt_image: berkas gambar rusak atau terpotong (truncated JPEG at byte 512)" in render_verdict(failed)
+    assert "corrupt_image: truncated JPEG at byte 512" in render_verdict(failed, lang="en")
+    odd = Verdict.failure("x.jpg", ErrorInfo("new_code", "something else"), "2024-01-10", {})
+    assert "new_code: something else" in render_verdict(odd)  # a code without a meaning: the detail alone
+
+
+def test_every_error_code_has_an_indonesian_meaning() -> None:
+    def codes(cls: type[ScreeningError]) -> set[str]:
+        return {cls.code}.union(*(codes(sub) for sub in cls.__subclasses__()))
+
+    batch = set(TRANSIENT_ERRORS) | {"too_large", "archive_error", "encrypted", "zip_bomb", "unsafe_path"}
+    assert {c for c in codes(ScreeningError) | batch if not error_id(c)} == set()
 
 
 def test_a_new_rule_needs_only_toml(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from screening.batch.store import ResultStore
 from screening.findings import outline_of
+from screening.report.error_words import error_id
 from screening.report.exports import PhotoReport, iter_photo_reports
 
 ALLOWED_LISTED = 2000  # allowed photos are listed by name up to this many (the count is always given)
@@ -218,7 +219,9 @@ def _errors(fh: IO[str], store: ResultStore) -> None:
     fh.write('<table class="errors"><tr><th>File</th><th>Kode / Code</th><th>Alasan / Reason</th></tr>\n')
     for p in (first, *rows):
         fh.write(
-            f"<tr><td>{esc(p.path)}</td><td><code>{esc(p.error_code)}</code></td><td>{esc(p.error_message)}</td></tr>\n"
+            f"<tr><td>{esc(p.path)}</td><td><code>{esc(p.error_code)}</code></td>"
+            f'<td><span lang="id">{esc(error_id(p.error_code))}</span> '
+            f'<span lang="en" class="en">{esc(p.error_message)}</span></td></tr>\n'
         )
     fh.write("</table>\n")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from screening.findings import Severity, Verdict
+from screening.report.error_words import error_id
 
 _TEXT = {
     "id": {
@@ -49,7 +50,9 @@ def render_verdict(verdict: Verdict, *, lang: str = "id", color: bool = False) -
         head = f"{_COLOR[verdict.verdict]}{head}{_RESET}"
     lines = [f"{verdict.path or '<image>'}: {head}"]
     if verdict.error is not None:
-        lines.append(f"  {verdict.error.code}: {verdict.error.message}")
+        meaning = error_id(verdict.error.code) if lang == "id" else ""
+        detail = f"{meaning} ({verdict.error.message})" if meaning else verdict.error.message
+        lines.append(f"  {verdict.error.code}: {detail}")
         return "\n".join(lines)
     if verdict.severity is not Severity.NONE:
         lines[0] += f" [{t['severity']}: {t['sev'][verdict.severity.value]}]"
