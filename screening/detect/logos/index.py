@@ -351,6 +351,14 @@ class LogoIndex:
 
     def _distinctive(self, idx: np.ndarray, valid: np.ndarray, d: np.ndarray, cut: float) -> Matches:
         """The ratio test over one search's neighbours ``idx`` (rows of one kind; distances ``d``)."""
+        # A row can pass only if its nearest neighbour beats the cut against its farthest retrieved one
+        # (the competitor is never farther): most rows of the stricter searches do not, so the rest of
+        # the test runs on the few that might (rows with a missing neighbour are all kept).
+        hopeful = (d[:, 0] < cut * np.maximum(d[:, -1], 1e-6)) | ~valid.all(axis=1)
+        rows = np.nonzero(hopeful)[0]
+        if len(rows) < len(d):
+            found = self._distinctive(idx[rows], valid[rows], d[rows], cut) if len(rows) else Matches.empty()
+            return Matches(rows[found.q].astype(np.int32), found.r, found.ref, found.ratio)
         k = idx.shape[1]
         party = self.party[idx]
         ref = self.ref[idx]
