@@ -404,6 +404,29 @@ def test_the_split_search_finds_what_one_search_of_every_keypoint_finds(
     )
 
 
+def test_the_ratio_tests_shortcut_keeps_every_match(detector: LogoDetector, logos: dict[str, np.ndarray]) -> None:
+    """Rows whose nearest neighbour cannot beat the cut are dropped before the ratio test: what is left
+    passes exactly as the whole search would, at a loose and at a strict cut."""
+    scene = gen.procedural_background(np.random.default_rng(9), (1600, 1200))
+    _place(scene, logos["pdip"], [(300, 300), (700, 330), (690, 700), (310, 680)])
+    gray, _ = detector._detection_gray(load_image(cv2.cvtColor(_jpeg(scene), cv2.COLOR_BGR2RGB)))
+    photo, _ = detector.describe_and_match(gray)
+    index = detector.index
+    start, forest = index._forests()[0]
+    idx, dist = forest.knnSearch(photo.desc, index.neighbours, params={"checks": index.checks})
+    idx = idx.astype(np.int64)
+    valid = idx >= 0
+    idx = np.where(valid, idx + start, 0)
+    d = np.sqrt(np.maximum(dist.astype(np.float32), 0.0))
+    for cut in (0.9, 0.7):
+        quick, full = index._distinctive(idx, valid, d, cut), index._ratio_test(idx, valid, d, cut)
+        assert len(full.q) > 10, cut
+        assert sorted(zip(quick.q.tolist(), quick.r.tolist(), quick.ratio.tolist(), strict=True)) == sorted(
+            zip(full.q.tolist(), full.r.tolist(), full.ratio.tolist(), strict=True)
+        )
+    assert np.mean(d[:, 0] < 0.7 * d[:, -1]) < 0.5  # the shortcut skips most rows at the strict cut
+
+
 def test_pose_hypotheses_need_agreeing_matches(detector: LogoDetector) -> None:
     """Three matches predicting one small logo make a hypothesis at its centre and size; as many
     matches predicting scattered poses make none."""

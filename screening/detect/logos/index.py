@@ -350,15 +350,19 @@ class LogoIndex:
         return out
 
     def _distinctive(self, idx: np.ndarray, valid: np.ndarray, d: np.ndarray, cut: float) -> Matches:
-        """The ratio test over one search's neighbours ``idx`` (rows of one kind; distances ``d``)."""
-        # A row can pass only if its nearest neighbour beats the cut against its farthest retrieved one
-        # (the competitor is never farther): most rows of the stricter searches do not, so the rest of
-        # the test runs on the few that might (rows with a missing neighbour are all kept).
-        hopeful = (d[:, 0] < cut * np.maximum(d[:, -1], 1e-6)) | ~valid.all(axis=1)
-        rows = np.nonzero(hopeful)[0]
-        if len(rows) < len(d):
-            found = self._distinctive(idx[rows], valid[rows], d[rows], cut) if len(rows) else Matches.empty()
-            return Matches(rows[found.q].astype(np.int32), found.r, found.ref, found.ratio)
+        """The ratio test over one search's neighbours ``idx`` (rows of one kind; distances ``d``).
+
+        A row can pass only if its nearest neighbour beats the cut against its farthest retrieved one
+        (the competitor is never farther): most rows of the stricter searches do not, so the test
+        proper (:meth:`_ratio_test`) runs on the few that might (rows missing a neighbour all do)."""
+        rows = np.nonzero((d[:, 0] < cut * np.maximum(d[:, -1], 1e-6)) | ~valid.all(axis=1))[0]
+        if len(rows) == 0:
+            return Matches.empty()
+        found = self._ratio_test(idx[rows], valid[rows], d[rows], cut)
+        return Matches(rows[found.q].astype(np.int32), found.r, found.ref, found.ratio)
+
+    def _ratio_test(self, idx: np.ndarray, valid: np.ndarray, d: np.ndarray, cut: float) -> Matches:
+        """The ratio test of :meth:`_distinctive` on every row."""
         k = idx.shape[1]
         party = self.party[idx]
         ref = self.ref[idx]
